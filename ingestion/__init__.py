@@ -1,0 +1,1 @@
+"""Departmental extracts → Delta Lake (bronze, silver, quarantine)."""
