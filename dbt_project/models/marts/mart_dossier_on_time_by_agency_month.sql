@@ -1,0 +1,36 @@
+-- On-time rate of public-service dossiers per agency and month.
+-- received_count counts dossiers by the month they were received; resolved counts by the month they were
+-- returned; on_time_rate = resolved on or before the due date / resolved (null when nothing was resolved).
+with dossiers as (
+    select * from {{ ref('stg_dossiers') }}
+),
+
+received as (
+    select agency_code, date_trunc('month', received_date)::date as month, count(*) as received_count
+    from dossiers
+    group by all
+),
+
+resolved as (
+    select
+        agency_code,
+        date_trunc('month', returned_date)::date as month,
+        count(*) as resolved_count,
+        count(*) filter (where returned_date <= due_date) as resolved_on_time_count
+    from dossiers
+    where status = 'resolved'
+    group by all
+)
+
+select
+    agency_code,
+    agency.agency_name,
+    month,
+    coalesce(received.received_count, 0) as received_count,
+    coalesce(resolved.resolved_count, 0) as resolved_count,
+    coalesce(resolved.resolved_on_time_count, 0) as resolved_on_time_count,
+    resolved.resolved_on_time_count / nullif(resolved.resolved_count, 0) as on_time_rate
+from received
+full outer join resolved using (agency_code, month)
+left join {{ ref('dim_agency') }} as agency using (agency_code)
+order by agency_code, month
