@@ -33,6 +33,11 @@ class Lake:
         return self.root / "quarantine"
 
     @property
+    def published(self) -> Path:
+        """Files shared outside the warehouse (Parquet exports of marts)."""
+        return self.root / "published"
+
+    @property
     def warehouse(self) -> Path:
         """The DuckDB file holding dbt's models: what analysts open."""
         return self.root / "warehouse.duckdb"

@@ -1,0 +1,26 @@
+# Convenience targets; each is one `uv run` away from the README's commands.
+UV ?= python3 -m uv
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: setup run test ui sample dbt-docs clean
+
+setup:
+	python3 -m pip install -q uv && $(UV) sync --frozen
+
+run: setup
+	$(UV) run --frozen python -m orchestration.run_pipeline
+
+test: setup
+	$(UV) run --frozen pytest
+
+ui: setup
+	mkdir -p $(DAGSTER_HOME) && $(UV) run --frozen dagster dev -w workspace.yaml
+
+sample: setup
+	$(UV) run --frozen python -m ingestion.sample_data --scale small
+
+dbt-docs: setup
+	cd dbt_project && TN_LAKE_DIR=$(CURDIR)/lake $(UV) run --frozen dbt docs generate --profiles-dir .
+
+clean:
+	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/published lake/warehouse.duckdb* .dagster_home

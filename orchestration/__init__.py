@@ -1,0 +1,1 @@
+"""Dagster definitions for the warehouse: ingestion assets, dbt models, GX gates, jobs."""

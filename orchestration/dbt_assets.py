@@ -1,0 +1,48 @@
+"""The dbt project as Dagster assets: sources join the silver assets, models and dbt tests appear in the graph."""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from ingestion.lake import PROJECT_ROOT, Lake
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any model, seed, macro or config file."""
+    if not dbt_project.manifest_path.exists():
+        return True
+    built = dbt_project.manifest_path.stat().st_mtime
+    watched = [p for d in ("models", "seeds", "macros", "snapshots", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
+    watched += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    return any(p.is_file() and p.stat().st_mtime > built for p in watched)
+
+
+if _manifest_is_stale():
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Models are keyed and grouped by their warehouse schema (staging, conformed, marts, reference)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return dbt_resource_props["schema"]
+        return super().get_group_name(dbt_resource_props)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator())
+def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
+    # dbt runs in dbt_project/; hand it the lake's absolute path so a relative TN_LAKE_DIR still means the same place.
+    os.environ["TN_LAKE_DIR"] = str(Lake.from_env().root)
+    yield from dbt.cli(["build"], context=context).stream()

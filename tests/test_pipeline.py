@@ -1,0 +1,86 @@
+"""The walking skeleton end to end: extracts → bronze → silver → dbt → GX gates → mart, through Dagster."""
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import AssetKey
+
+from orchestration.run_pipeline import lake_report, run_refresh
+from tests.expected import on_time_by_agency_month
+
+MART = "marts.mart_dossier_on_time_by_agency_month"
+
+
+def _mart(lake) -> pl.DataFrame:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
+        return con.sql(f"select * from {MART}").pl()
+
+
+def test_mart_matches_figures_computed_from_the_extracts(sample_lake, instance):
+    result = run_refresh(instance)
+    assert result.success
+
+    mart = _mart(sample_lake)
+    landed = {(r["agency_code"], r["month"].strftime("%Y-%m")): (r["received_count"], r["resolved_count"],
+                                                               r["resolved_on_time_count"])
+              for r in mart.iter_rows(named=True)}
+    assert landed == on_time_by_agency_month(sample_lake.landing)
+    for row in mart.iter_rows(named=True):
+        if row["resolved_count"]:
+            assert row["on_time_rate"] == pytest.approx(row["resolved_on_time_count"] / row["resolved_count"])
+    assert (sample_lake.published / "dossier_on_time_by_agency_month.parquet").exists()
+
+
+def test_every_landed_row_is_in_silver_quarantine_or_superseded(sample_lake, instance):
+    result = run_refresh(instance)
+    assert result.success
+    silver = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()
+              if e.asset_key.path[0] == "silver"}
+    assert len(silver) == 2
+    for key, metadata in silver.items():
+        bronze_rows = metadata["bronze_rows"].value
+        accounted = (metadata["dagster/row_count"].value + metadata["quarantined_rows"].value
+                     + metadata["superseded_rows"].value)
+        assert bronze_rows == accounted, key
+    quarantine = pl.read_delta(str(sample_lake.quarantine))
+    assert quarantine.height > 0
+    assert quarantine.filter(pl.col("reason").is_null() | pl.col("source_file").is_null()).is_empty()
+    assert quarantine.filter(pl.col("reason").str.contains("applicant_cccd: '01923' does not match")).height > 0
+
+
+def test_rerun_on_the_same_extracts_changes_no_row_count(sample_lake, instance):
+    assert run_refresh(instance).success
+    first = lake_report(sample_lake)
+    second_run = run_refresh(instance)
+    assert second_run.success
+    assert lake_report(sample_lake) == first
+    bronze = [m for m in second_run.get_asset_materialization_events()
+              if m.asset_key == AssetKey(["bronze", "dossiers"])]
+    assert bronze[0].materialization.metadata["rows_appended"].value == 0
+
+
+def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(sample_lake, instance):
+    assert run_refresh(instance).success
+    mart_before = _mart(sample_lake)
+
+    # A new extract whose commune codes are all unknown: far past the 5% the silver suite tolerates.
+    bad = pl.read_csv(next((sample_lake.landing / "dossiers").glob("*.csv")), infer_schema_length=0)
+    bad = bad.with_columns(pl.lit("99999").alias("Mã xã"), ("X" + pl.col("Mã hồ sơ")).alias("Mã hồ sơ"))
+    pl.concat([bad] * 4).with_columns(("Y" + pl.int_range(pl.len()).cast(pl.String) + pl.col("Mã hồ sơ"))
+                                      .alias("Mã hồ sơ")).write_csv(sample_lake.landing / "dossiers" / "late.csv")
+
+    result = run_refresh(instance)
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed and e.severity.value == "ERROR"]
+    assert [e.asset_check_key.to_user_string() for e in failed] == ["silver/dossiers:gx_silver_suite"]
+    description = failed[0].description
+    assert "suite silver_dossiers FAILED" in description
+    assert "critical: expect_column_values_to_be_in_set(commune_code)" in description
+    assert failed[0].metadata["failed_expectations"].value[0]["sample"][0] == "99999"
+
+    rebuilt = {m.asset_key for m in result.get_asset_materialization_events()}
+    assert AssetKey(["silver", "dossiers"]) in rebuilt
+    assert AssetKey(["marts", "mart_dossier_on_time_by_agency_month"]) not in rebuilt
+    assert AssetKey(["published", "dossier_on_time_by_agency_month"]) not in rebuilt
+    assert _mart(sample_lake).equals(mart_before)
+
