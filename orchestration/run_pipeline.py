@@ -75,7 +75,7 @@ def main() -> int:
     print(f"{'table':<62} {'rows':>10}")
     for table, count in lake_report(lake):
         print(f"{table:<62} {count:>10,}")
-    print(f"\nAnalysts: duckdb {lake.warehouse}  (read-only: duckdb -readonly ...)")
+    print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
     return 0 if result.success else 1
 
 
