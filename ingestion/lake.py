@@ -33,6 +33,11 @@ class Lake:
         return self.root / "quarantine"
 
     @property
+    def ingestion_log(self) -> Path:
+        """One row per landed file per stage (bronze, silver): hash, row counts, status, error."""
+        return self.root / "ingestion_log"
+
+    @property
     def published(self) -> Path:
         """Files shared outside the warehouse (Parquet exports of marts)."""
         return self.root / "published"

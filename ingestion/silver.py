@@ -1,12 +1,16 @@
 """Silver: bronze rows typed, normalised and checked against the contract; the rest go to quarantine.
 
-Every bronze row ends in exactly one place: silver, quarantine (with the rule it broke), or superseded by a
-later row with the same primary key. Silver is rebuilt from bronze, so a re-run gives the same table.
+Every bronze row ends in exactly one place: silver, quarantine (with the rule it broke), or superseded (a
+duplicate key in the same batch, or an older row replaced by an upsert). Silver is incremental: only bronze
+files not yet applied (per the ingestion log) are typed and checked; `upsert` sources merge them on the
+primary key with deltalake's merge, `append` sources add the rows whose key is new. A contract change (the
+silver schema no longer matches) or a lake without a log rebuilds silver from bronze.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polars as pl
@@ -14,9 +18,23 @@ from deltalake import DeltaTable, write_deltalake
 
 from ingestion.bronze import LINEAGE_COLUMNS
 from ingestion.catalog import Column, Source
+from ingestion.ingestion_log import append_log, read_log
+from ingestion.quarantine import replace_quarantine
 
-DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y")
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
+DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                    "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+LOCAL_TZ = "Asia/Ho_Chi_Minh"  # datetimes are stored as naive local (UTC+7) time; offsets are converted
 EXCEL_EPOCH = pl.date(1899, 12, 30)
+TRUE_WORDS = ["true", "1", "có", "co", "x", "yes", "y", "c", "đúng"]
+FALSE_WORDS = ["false", "0", "không", "khong", "no", "n", "k", "sai"]
+# A typed column where more than this share of a file's values cannot be typed has changed type (drift),
+# not merely some bad rows.
+TYPE_CHANGE_SHARE = 0.5
+TYPE_CHANGE_MIN_VALUES = 5
+DELTA_TYPES = {"string": pl.String, "date": pl.Date, "datetime": pl.Datetime("us"), "integer": pl.Int64,
+               "float": pl.Float64, "boolean": pl.Boolean}
+SILVER_LINEAGE = ["_source_file", "_row_number", "_ingested_at"]
 
 
 @dataclass
@@ -26,6 +44,12 @@ class SilverBuild:
     quarantined_rows: int
     superseded_rows: int
     reasons: dict[str, int]
+    mode: str = "rebuilt"  # rebuilt | merged | appended | unchanged
+    batch_rows: int = 0
+    inserted_rows: int = 0
+    updated_rows: int = 0
+    files_applied: list[str] = field(default_factory=list)
+    type_changes: list[str] = field(default_factory=list)
 
 
 def _clean_text(name: str) -> pl.Expr:
@@ -34,17 +58,52 @@ def _clean_text(name: str) -> pl.Expr:
     return pl.when(text.str.len_chars() > 0).then(text)
 
 
-def _typed(column: Column) -> pl.Expr:
+def _number(raw: pl.Expr, number_format: str) -> pl.Expr:
+    """Text → Float64. `vi`: '1.234,5' and '1.234' (dots group thousands); plain '1234.5' still reads."""
+    text = raw.str.replace_all(r"[\s\u00a0]", "")
+    if number_format == "vi":
+        text = (pl.when(text.str.contains(","))
+                .then(text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True))
+                .when(text.str.contains(r"^[-+]?\d{1,3}(\.\d{3})+$"))
+                .then(text.str.replace_all(r"\.", ""))
+                .otherwise(text))
+    return text.cast(pl.Float64, strict=False)
+
+
+def _datetime(raw: pl.Expr) -> pl.Expr:
+    naive = [raw.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in DATETIME_FORMATS]
+    with_offset = [
+        raw.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+        .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
+        for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z")
+    ]
+    dates = [raw.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us")) for fmt in DATE_FORMATS]
+    serial = raw.cast(pl.Float64, strict=False)
+    excel = pl.when(serial.is_between(1, 80_000)).then(
+        EXCEL_EPOCH.cast(pl.Datetime("us")) + pl.duration(milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64)))
+    return pl.coalesce([*with_offset, *naive, *dates, excel])
+
+
+def _typed(column: Column, number_format: str) -> pl.Expr:
     raw = pl.col(column.name)
     if column.type == "date":
-        serial = raw.cast(pl.Int32, strict=False)
+        serial = raw.cast(pl.Float64, strict=False)
         candidates = [raw.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS]
-        candidates.append(pl.when(serial.is_between(1, 80_000)).then(EXCEL_EPOCH + pl.duration(days=serial)))
+        # Excel cells read as text show '2024-01-05 00:00:00'
+        candidates.append(raw.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).dt.date())
+        candidates.append(pl.when(serial.is_between(1, 80_000) & (serial == serial.floor()))
+                          .then(EXCEL_EPOCH + pl.duration(days=serial.cast(pl.Int64))))
         return pl.coalesce(candidates)
+    if column.type == "datetime":
+        return _datetime(raw)
     if column.type == "integer":
-        return raw.str.replace_all(r"[.\s]", "").cast(pl.Int64, strict=False)
+        number = _number(raw, number_format)
+        return pl.when(number == number.floor()).then(number.cast(pl.Int64, strict=False))
     if column.type == "float":
-        return raw.str.replace_all(r"[.\s]", "").str.replace(",", ".").cast(pl.Float64, strict=False)
+        return _number(raw, number_format)
+    if column.type == "boolean":
+        word = raw.str.to_lowercase()
+        return pl.when(word.is_in(TRUE_WORDS)).then(True).when(word.is_in(FALSE_WORDS)).then(False)
     return raw
 
 
@@ -70,6 +129,7 @@ def _violations(column: Column) -> list[pl.Expr]:
 def _quarantine_rows(source: Source, rejected: pl.DataFrame) -> pl.DataFrame:
     return rejected.select(
         source=pl.lit(source.name),
+        stage=pl.lit("contract"),
         source_file="_source_file",
         file_hash="_file_hash",
         row_number="_row_number",
@@ -79,46 +139,177 @@ def _quarantine_rows(source: Source, rejected: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_quarantine(source: Source, rows: pl.DataFrame, table_path: Path) -> None:
-    """Replace this source's quarantined rows (other sources' rows are untouched)."""
-    if DeltaTable.is_deltatable(str(table_path)):
-        write_deltalake(str(table_path), rows.to_arrow(), mode="overwrite",
-                        predicate=f"source = '{source.name}'", schema_mode=None)
-    else:
-        write_deltalake(str(table_path), rows.to_arrow(), mode="append", partition_by=["source"])
+def expected_silver_schema(source: Source) -> dict[str, pl.DataType]:
+    schema = {c.name: DELTA_TYPES[c.type] for c in source.columns}
+    schema.update({"_source_file": pl.String, "_row_number": pl.Int64, "_ingested_at": pl.Datetime("us", "UTC")})
+    return schema
 
 
-def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantine_path: Path) -> SilverBuild:
-    bronze = pl.scan_delta(str(bronze_path)).select(*source.column_names, *LINEAGE_COLUMNS)
+def _silver_matches_contract(source: Source, silver_path: Path) -> bool:
+    if not DeltaTable.is_deltatable(str(silver_path)):
+        return False
+    actual = pl.scan_delta(str(silver_path)).collect_schema()
+    return dict(actual) == expected_silver_schema(source)
+
+
+def type_changes(source: Source, checked: pl.DataFrame) -> list[str]:
+    """Columns whose values in a file mostly fail to type: the department changed what it sends."""
+    typed_columns = [c for c in source.columns if c.type != "string"]
+    if not typed_columns or checked.is_empty():
+        return []
+    stats = checked.group_by("_source_file").agg(
+        *[pl.col(c.name).is_not_null().sum().alias(f"n__{c.name}") for c in typed_columns],
+        *[(pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).sum().alias(f"bad__{c.name}")
+          for c in typed_columns],
+        *[pl.col(c.name).filter(pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).first()
+          .alias(f"eg__{c.name}") for c in typed_columns],
+    ).sort("_source_file")
+    found = []
+    for row in stats.iter_rows(named=True):
+        for column in typed_columns:
+            n, bad = row[f"n__{column.name}"], row[f"bad__{column.name}"]
+            if n >= TYPE_CHANGE_MIN_VALUES and bad > TYPE_CHANGE_SHARE * n:
+                found.append(f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
+                             f"{bad:,} of {n:,} values are not a {column.type} (e.g. {row[f'eg__{column.name}']!r})")
+    return found
+
+
+def _check(source: Source, bronze: pl.LazyFrame) -> pl.DataFrame:
+    present = set(bronze.collect_schema().names())
+    bronze = bronze.select(
+        *[pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c) for c in source.column_names],
+        *LINEAGE_COLUMNS,
+    )
     cleaned = bronze.with_columns(_clean_text(c) for c in source.column_names)
-    typed = cleaned.with_columns(_typed(c).alias(f"__typed_{c.name}") for c in source.columns)
+    typed = cleaned.with_columns(_typed(c, source.number_format).alias(f"__typed_{c.name}") for c in source.columns)
     rules = [rule for c in source.columns for rule in _violations(c)]
     reason = pl.concat_str(rules, separator="; ", ignore_nulls=True)
-    checked = typed.with_columns(_reason=pl.when(reason != "").then(reason)).collect()
+    return typed.with_columns(_reason=pl.when(reason != "").then(reason)).collect()
 
-    rejected = checked.filter(pl.col("_reason").is_not_null())
-    accepted = checked.filter(pl.col("_reason").is_null())
+
+def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:
     latest_first = ["_ingested_at", "_source_file", "_row_number"]
-    silver = (
+    return (
         accepted.sort(latest_first, descending=True)
         .unique(list(source.primary_key), keep="first", maintain_order=True)
         .sort(list(source.primary_key))
         .select(
-            *[pl.col(f"__typed_{c.name}").alias(c.name) for c in source.columns],
-            "_source_file", "_row_number", "_ingested_at",
+            *[pl.col(f"__typed_{c.name}").cast(DELTA_TYPES[c.type]).alias(c.name) for c in source.columns],
+            "_source_file", "_row_number", "_ingested_at", "_file_hash",
         )
     )
-    write_deltalake(str(silver_path), silver.to_arrow(), mode="overwrite", schema_mode="overwrite")
-    write_quarantine(source, _quarantine_rows(source, rejected), quarantine_path)
 
+
+def _per_file(frame: pl.DataFrame, name: str) -> dict[str, int]:
+    if frame.is_empty():
+        return {}
+    counts = frame.group_by("_file_hash").len()
+    return dict(zip(counts["_file_hash"], counts["len"]))
+
+
+def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantine_path: Path,
+                 log_path: Path | None = None, *, rebuild: bool = False) -> SilverBuild:
+    bronze_all = pl.scan_delta(str(bronze_path))
+    full = rebuild or log_path is None or not _silver_matches_contract(source, silver_path)
+    if full:
+        batch_scan, new_hashes = bronze_all, None
+    else:
+        applied = set(read_log(log_path, source.name, "silver")["file_hash"])
+        bronze_hashes = set(bronze_all.select("_file_hash").unique().collect()["_file_hash"])
+        new_hashes = sorted(bronze_hashes - applied)
+        batch_scan = bronze_all.filter(pl.col("_file_hash").is_in(new_hashes))
+
+    checked = _check(source, batch_scan) if (full or new_hashes) else None
+    build = SilverBuild(0, 0, 0, 0, {}, mode="unchanged")
+    if checked is not None:
+        rejected = checked.filter(pl.col("_reason").is_not_null())
+        accepted = checked.filter(pl.col("_reason").is_null())
+        rows = _silver_rows(source, accepted)
+        build.type_changes = type_changes(source, checked)
+        build.batch_rows = checked.height
+        updated = pl.DataFrame(schema=rows.schema)
+        if full:
+            write_deltalake(str(silver_path), rows.drop("_file_hash").to_arrow(), mode="overwrite",
+                            schema_mode="overwrite")
+            replace_quarantine(quarantine_path, source.name, "contract", _quarantine_rows(source, rejected))
+            inserted, build.mode = rows, "rebuilt"
+        else:
+            keys = list(source.primary_key)
+            existing = pl.scan_delta(str(silver_path)).select(keys)
+            if source.load_mode == "upsert":
+                updated = rows.join(existing.collect(), on=keys, how="semi")
+                inserted = rows.join(updated.select(keys), on=keys, how="anti")
+                if not rows.is_empty():
+                    predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+                    (DeltaTable(str(silver_path))
+                     .merge(rows.drop("_file_hash").to_arrow(), predicate=predicate, source_alias="s",
+                            target_alias="t", merge_schema=True)
+                     .when_matched_update_all().when_not_matched_insert_all().execute())
+                build.mode = "merged"
+            else:
+                inserted = rows.join(existing.collect(), on=keys, how="anti")
+                if not inserted.is_empty():
+                    write_deltalake(str(silver_path), inserted.drop("_file_hash").to_arrow(), mode="append",
+                                    schema_mode="merge")
+                build.mode = "appended"
+            replace_quarantine(quarantine_path, source.name, "contract", _quarantine_rows(source, rejected),
+                               file_hashes=new_hashes)
+        build.inserted_rows, build.updated_rows = inserted.height, updated.height
+        if log_path is not None:
+            _log_silver(source, log_path, checked, rejected, inserted, updated, build.mode)
+        build.files_applied = sorted(set(checked["_source_file"]))
+
+    reasons = _reasons(quarantine_path, source)
+    build.reasons = reasons
+    build.bronze_rows = bronze_all.select(pl.len()).collect().item()
+    build.silver_rows = pl.scan_delta(str(silver_path)).select(pl.len()).collect().item()
+    build.quarantined_rows = sum(reasons.values()) if reasons else 0
+    build.quarantined_rows = _contract_quarantined(quarantine_path, source)
+    build.superseded_rows = _superseded_total(source, log_path) if log_path is not None else (
+        build.bronze_rows - build.silver_rows - build.quarantined_rows)
+    return build
+
+
+def _log_silver(source: Source, log_path: Path, checked, rejected, inserted, updated, mode: str) -> None:
+    now = datetime.now(timezone.utc)
+    files = checked.group_by("_file_hash").agg(pl.col("_source_file").first(), pl.len().alias("n"))
+    bad, new, upd = _per_file(rejected, "q"), _per_file(inserted, "i"), _per_file(updated, "u")
+    entries = []
+    for row in files.iter_rows(named=True):
+        digest, n = row["_file_hash"], row["n"]
+        q, i, u = bad.get(digest, 0), new.get(digest, 0), upd.get(digest, 0)
+        # this file's rows that did not add a key: in-batch duplicates, or an older row they replaced (upsert)
+        superseded = n - q - i
+        entries.append({"source": source.name, "stage": "silver", "file": row["_source_file"], "file_hash": digest,
+                        "status": mode, "bronze_rows": n, "silver_rows": i, "quarantined_rows": q,
+                        "superseded_rows": superseded, "ingested_at": now})
+    append_log(log_path, entries)
+
+
+def _superseded_total(source: Source, log_path: Path) -> int:
+    log = read_log(log_path, source.name, "silver")
+    if log.is_empty():
+        return 0
+    last_rebuild = log.filter(pl.col("status") == "rebuilt")["ingested_at"].max()
+    if last_rebuild is not None:
+        log = log.filter(pl.col("ingested_at") >= last_rebuild)
+    return int(log["superseded_rows"].sum())
+
+
+def _contract_quarantined(quarantine_path: Path, source: Source) -> int:
+    if not DeltaTable.is_deltatable(str(quarantine_path)):
+        return 0
+    return (pl.scan_delta(str(quarantine_path))
+            .filter((pl.col("source") == source.name) & (pl.col("stage") == "contract"))
+            .select(pl.len()).collect().item())
+
+
+def _reasons(quarantine_path: Path, source: Source) -> dict[str, int]:
+    if not DeltaTable.is_deltatable(str(quarantine_path)):
+        return {}
     reasons = (
-        rejected.select(pl.col("_reason").str.split("; ").explode().str.replace_all(r"'[^']*'", "<value>").alias("rule"))
-        .group_by("rule").len().sort("rule")
+        pl.scan_delta(str(quarantine_path)).filter(pl.col("source") == source.name)
+        .select(pl.col("reason").str.split("; ").explode().str.replace_all(r"'[^']*'", "<value>").alias("rule"))
+        .group_by("rule").len().sort("rule").collect()
     )
-    return SilverBuild(
-        bronze_rows=checked.height,
-        silver_rows=silver.height,
-        quarantined_rows=rejected.height,
-        superseded_rows=accepted.height - silver.height,
-        reasons=dict(zip(reasons["rule"], reasons["len"])),
-    )
+    return dict(zip(reasons["rule"], reasons["len"]))
