@@ -77,11 +77,16 @@ def _datetime(raw: pl.Expr) -> pl.Expr:
         .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
         for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z")
     ]
+    utc = [  # 'Z' suffix: UTC
+        raw.str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
+        for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ")
+    ]
     dates = [raw.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us")) for fmt in DATE_FORMATS]
     serial = raw.cast(pl.Float64, strict=False)
     excel = pl.when(serial.is_between(1, 80_000)).then(
         EXCEL_EPOCH.cast(pl.Datetime("us")) + pl.duration(milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64)))
-    return pl.coalesce([*with_offset, *naive, *dates, excel])
+    return pl.coalesce([*with_offset, *utc, *naive, *dates, excel])
 
 
 def _typed(column: Column, number_format: str) -> pl.Expr:
