@@ -319,8 +319,8 @@ GRADES = {"Mầm non": (0, 0), "Tiểu học": (1, 5), "THCS": (6, 9), "THPT": (
 
 def make_students(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, schools: pl.DataFrame) -> pl.DataFrame:
     school = schools.sample(n, with_replacement=True, seed=int(rng.integers(1 << 30)))
-    low = np.array([GRADES[lv][0] for lv in school["level"]])
-    high = np.array([GRADES[lv][1] for lv in school["level"]])
+    low = school["level"].replace_strict({k: v[0] for k, v in GRADES.items()}, return_dtype=pl.Int64).to_numpy()
+    high = school["level"].replace_strict({k: v[1] for k, v in GRADES.items()}, return_dtype=pl.Int64).to_numpy()
     grade = rng.integers(low, high + 1)
     year = np.where(rng.random(n) < 0.5, 2025, 2024)
     cccd = np.where(rng.random(n) < 0.85, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], None)

@@ -82,7 +82,7 @@ def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
                 problems.append(f"{row['file']}: unreadable file is not in quarantine")
             continue
         found = in_bronze.get(digest, 0)
-        if landed != found + 0:
+        if landed != found:
             problems.append(f"{row['file']}: {landed:,} rows landed but {found:,} in bronze")
     return problems
 
