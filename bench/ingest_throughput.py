@@ -6,7 +6,7 @@
 Generates the source's sample extracts at the requested size in a temporary lake (outside the timing), then
 runs bronze (read, hash, append) and silver (type, check, dedupe, write, quarantine) in a child process, so
 the peak resident memory reported is ingestion's alone. A second run on the same lake measures the
-incremental no-op (every file already ingested), and a third adds one more day of data (incremental append).
+incremental no-op (every file already ingested).
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ def generate(source: str, rows: int, landing: Path, seed: int = 19) -> int:
     end = sd.DEFAULT_END
     if source == "dossiers":
         frame = sd.make_dossiers(rng, rows, cccd, end)
+        frame = sd._spoil(rng, frame, {"applicant_cccd": "01923", "received_date": None, "commune_code": "99999"})
         for (day,), part in frame.group_by("_day", maintain_order=True):
             sd._write(part.select(catalog["dossiers"].column_names), catalog["dossiers"],
                       landing / "dossiers" / f"dossiers_{day}.csv")
     elif source == "health_visits":
         facilities = sd.make_health_facilities(rng)["facility_code"].to_numpy()
         frame = sd.make_health_visits(rng, rows, cccd, facilities, end)
+        frame = sd._spoil(rng, frame, {"patient_cccd": "0191234", "visit_date": "32/13/2026", "insured": "không rõ"})
         sd._write(frame, catalog["health_visits"], landing / "health_visits" / f"luot_kham_{end:%Y%m}.txt")
     else:
         raise SystemExit(f"no generator wired for {source}")

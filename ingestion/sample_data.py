@@ -44,6 +44,7 @@ DAYS_COVERED = 120
 BAD_ROW_SHARE = 0.01
 UNKNOWN_COMMUNE = "99999"
 OLD_CODE_SHARE = 0.05
+XLSX_MAX_ROWS = 500_000
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Dương", "Ngô", "Hà", "Ma", "Nông",
             "Triệu", "Lường", "Lý", "Đàm", "Mai", "Chu"]
@@ -96,8 +97,9 @@ def make_citizens(rng: np.random.Generator, n: int) -> pl.DataFrame:
         _pick(rng, SURNAMES, n) + " " + _pick(rng, MIDDLE_MALE, n) + " " + _pick(rng, GIVEN_MALE, n),
     )
     prefix = rng.choice(np.array(["03", "05", "07", "08", "09"]), size=n)
-    phone = np.char.add(prefix, np.char.zfill(rng.integers(0, 100_000_000, size=n).astype(str), 8)).astype(object)
-    phone[rng.random(n) < 0.15] = None  # many citizens have no phone on record
+    # many citizens have no phone on record
+    phone = _nullify(np.char.add(prefix, np.char.zfill(rng.integers(0, 100_000_000, size=n).astype(str), 8)),
+                     rng.random(n) < 0.15)
     dob = pl.DataFrame({"y": birth_year, "d": birth_days}).select(
         dob=(pl.date(pl.col("y"), 1, 1) + pl.duration(days=pl.col("d"))).dt.strftime("%d/%m/%Y")
     )["dob"]
@@ -169,6 +171,11 @@ def _nfd_some(rng: np.random.Generator, df: pl.DataFrame, column: str, share: fl
 
 def _days(start: date, offsets, fmt: str = "%d/%m/%Y") -> pl.Expr:
     return (pl.lit(start) + pl.duration(days=offsets)).dt.strftime(fmt)
+
+
+def _nullify(values: np.ndarray, missing: np.ndarray) -> pl.Series:
+    """Strings with nulls where `missing`, as a String series (numpy would make an Object array)."""
+    return pl.select(pl.when(pl.Series(missing)).then(None).otherwise(pl.Series(values.astype(str)))).to_series()
 
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
@@ -323,7 +330,7 @@ def make_students(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, s
     high = school["level"].replace_strict({k: v[1] for k, v in GRADES.items()}, return_dtype=pl.Int64).to_numpy()
     grade = rng.integers(low, high + 1)
     year = np.where(rng.random(n) < 0.5, 2025, 2024)
-    cccd = np.where(rng.random(n) < 0.85, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], None)
+    cccd = _nullify(citizens_cccd[rng.integers(0, len(citizens_cccd), n)], rng.random(n) >= 0.85)
     frame = pl.DataFrame({"y": year, "d": rng.integers(0, 20, n), "left": rng.random(n) < 0.03})
     return pl.DataFrame({
         "student_id": np.char.add("HS", np.char.zfill(np.arange(n).astype(str), 8)),
@@ -349,7 +356,7 @@ def make_social_insurance(rng: np.random.Generator, n: int, citizens: pl.DataFra
     return pl.DataFrame({
         "insurance_number": np.char.add("19", _digits(rng, n, 8)),
         "citizen_cccd": person["cccd"],
-        "employer_tax_code": np.where(rng.random(n) < 0.85, tax_codes[rng.integers(0, len(tax_codes), n)], None),
+        "employer_tax_code": _nullify(tax_codes[rng.integers(0, len(tax_codes), n)], rng.random(n) >= 0.85),
         "commune_code": person["commune_code"],
         "start_date": frame.select(start_day).to_series(),
         "end_date": frame.select(pl.when(pl.col("ended")).then(_days(start, pl.col("d") + pl.col("len")))).to_series(),
@@ -424,8 +431,7 @@ def make_feedback(rng: np.random.Generator, n: int, end: date) -> pl.DataFrame:
     status = rng.choice(FEEDBACK_STATUS, n, p=[0.08, 0.17, 0.7, 0.05])
     took = rng.integers(3_600, 12 * 86_400, n)
     fmt = "%d/%m/%Y %H:%M"
-    phone = np.char.add(rng.choice(["03", "09", "08"], n), _digits(rng, n, 8)).astype(object)
-    phone[rng.random(n) < 0.4] = None
+    phone = _nullify(np.char.add(rng.choice(["03", "09", "08"], n), _digits(rng, n, 8)), rng.random(n) < 0.4)
     frame = pl.DataFrame({"s": submitted, "t": took, "done": status == "Đã xử lý"})
     at = lambda secs: (pl.lit(start) + pl.duration(seconds=secs)).dt.strftime(fmt)  # noqa: E731
     return pl.DataFrame({
@@ -547,7 +553,10 @@ def generate(out: Path, scale: str = "small", seed: int = 19, end: date = DEFAUL
         _write(frame.select(source.column_names), source, out / source.pattern.split("/")[0] / file_name)
         written[name] = written.get(name, 0) + frame.height
 
-    put("citizens", citizens, "citizens_registry.xlsx")
+    # An Excel sheet holds 1,048,576 rows: the registry comes as several workbooks at province scale.
+    parts = list(citizens.iter_slices(XLSX_MAX_ROWS))
+    for i, part in enumerate(parts, start=1):
+        put("citizens", part, "citizens_registry.xlsx" if len(parts) == 1 else f"citizens_registry_{i:02d}.xlsx")
     for (day,), part in dossiers.group_by("_day", maintain_order=True):
         put("dossiers", part, f"dossiers_{day}.csv")
     put("enterprises", enterprises, f"enterprises_{end:%Y%m%d}.ndjson")
