@@ -63,6 +63,20 @@ def _physical_rows(source: Source, path: Path) -> int:
     return max(lines - (1 if source.format == "csv" else 0), 1)
 
 
+def _recover_log_entries(table_path: Path, log_path: Path, source: Source, hashes: set[str]) -> None:
+    """Files in bronze without a log row (a run stopped between the two writes): log what bronze holds."""
+    if not hashes:
+        return
+    found = (pl.scan_delta(str(table_path)).filter(pl.col("_file_hash").is_in(sorted(hashes)))
+             .group_by("_file_hash").agg(pl.col("_source_file").first(), pl.col("_ingested_at").first(), n=pl.len())
+             .collect())
+    append_log(log_path, [{"source": source.name, "stage": "bronze", "file": r["_source_file"],
+                           "file_hash": r["_file_hash"], "file_date": file_date(Path(r["_source_file"])),
+                           "status": "loaded", "landed_rows": r["n"], "bronze_rows": r["n"], "quarantined_rows": 0,
+                           "error": "log entry recovered from bronze after an interrupted run",
+                           "ingested_at": r["_ingested_at"]} for r in found.iter_rows(named=True)])
+
+
 def _preview(path: Path) -> str:
     return path.read_bytes()[:RECORD_PREVIEW].decode("utf-8", errors="replace")
 
@@ -73,8 +87,9 @@ def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, q
     result = BronzeLoad()
     known = ingested_hashes(table_path)
     if log_path is not None:
-        failed = read_log(log_path, source.name, "bronze").filter(pl.col("status") == "failed")
-        known |= set(failed["file_hash"])
+        logged = read_log(log_path, source.name, "bronze")
+        _recover_log_entries(table_path, log_path, source, known - set(logged["file_hash"]))
+        known |= set(logged.filter(pl.col("status") == "failed")["file_hash"])
     now = datetime.now(timezone.utc)
     frames, log_rows, failures = [], [], []
     for path in landing_files(source, landing):

@@ -175,7 +175,7 @@ def type_changes(source: Source, checked: pl.DataFrame) -> list[str]:
             n, bad = row[f"n__{column.name}"], row[f"bad__{column.name}"]
             if n >= TYPE_CHANGE_MIN_VALUES and bad > TYPE_CHANGE_SHARE * n:
                 found.append(f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
-                             f"{bad:,} of {n:,} values are not a {column.type} (e.g. {row[f'eg__{column.name}']!r})")
+                             f"{bad:,} of {n:,} values are not of type {column.type} (e.g. {row[f'eg__{column.name}']!r})")
     return found
 
 
@@ -240,22 +240,27 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
             inserted, build.mode = rows, "rebuilt"
         else:
             keys = list(source.primary_key)
-            existing = pl.scan_delta(str(silver_path)).select(keys)
+            existing = pl.scan_delta(str(silver_path)).select(*keys, "_source_file", "_row_number").collect()
+            # Rows silver already holds from this very file (a run that stopped before its log write) are
+            # counted as this file's silver rows again, not as superseded, so the reconciliation still adds up.
+            already = rows.join(existing, on=[*keys, "_source_file", "_row_number"], how="semi")
+            fresh = rows.join(already.select(keys), on=keys, how="anti")
             if source.load_mode == "upsert":
-                updated = rows.join(existing.collect(), on=keys, how="semi")
-                inserted = rows.join(updated.select(keys), on=keys, how="anti")
-                if not rows.is_empty():
+                updated = fresh.join(existing.select(keys), on=keys, how="semi")
+                inserted = pl.concat([fresh.join(updated.select(keys), on=keys, how="anti"), already])
+                if not fresh.is_empty():
                     predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
                     (DeltaTable(str(silver_path))
-                     .merge(rows.drop("_file_hash").to_arrow(), predicate=predicate, source_alias="s",
+                     .merge(fresh.drop("_file_hash").to_arrow(), predicate=predicate, source_alias="s",
                             target_alias="t", merge_schema=True)
                      .when_matched_update_all().when_not_matched_insert_all().execute())
                 build.mode = "merged"
             else:
-                inserted = rows.join(existing.collect(), on=keys, how="anti")
-                if not inserted.is_empty():
-                    write_deltalake(str(silver_path), inserted.drop("_file_hash").to_arrow(), mode="append",
+                new_keys = fresh.join(existing.select(keys), on=keys, how="anti")
+                if not new_keys.is_empty():
+                    write_deltalake(str(silver_path), new_keys.drop("_file_hash").to_arrow(), mode="append",
                                     schema_mode="merge")
+                inserted = pl.concat([new_keys, already])
                 build.mode = "appended"
             replace_quarantine(quarantine_path, source.name, "contract", _quarantine_rows(source, rejected),
                                file_hashes=new_hashes)

@@ -240,6 +240,29 @@ def test_type_change_is_reported_naming_the_column(lake):
     load, build = ingest(lake, CATALOG["health_facilities"])
     assert len(build.type_changes) == 1
     assert build.type_changes[0].startswith("health_facilities.beds ('Số giường bệnh'): type change in "
-                                            "health_facilities_type_change.csv: 6 of 6 values are not a integer")
+                                            "health_facilities_type_change.csv: 6 of 6 values are not of type integer")
     # one bad value in a good file is a bad row, not a type change
     assert "health_facilities_cp1258.csv" not in build.type_changes[0]
+
+
+def test_a_run_interrupted_between_writes_and_its_log_does_not_duplicate_or_unbalance(lake):
+    from deltalake import write_deltalake
+
+    for name, fixtures in (("dossiers", ["dossiers_2026-10-30.csv"]), ("enterprises", ["enterprises.ndjson"])):
+        source = CATALOG[name]
+        land(lake, name, *fixtures)
+        # bronze written, log never written (the run stopped in between)
+        load_bronze(source, lake.landing, lake.bronze(name), log=lambda _: None)
+        load, build = ingest(lake, source)
+        assert load.rows_written == 0  # the file is known by its hash
+        recovered = read_log(lake.ingestion_log, name, "bronze")
+        assert recovered["error"].to_list() == ["log entry recovered from bronze after an interrupted run"]
+        before = silver(lake, name)
+        # silver written, its log rows lost: the next run re-applies the file without duplicating anything
+        log = read_log(lake.ingestion_log)
+        write_deltalake(str(lake.ingestion_log), log.filter(pl.col("stage") != "silver").to_arrow(),
+                        mode="overwrite")
+        load, build = ingest(lake, source)
+        assert silver(lake, name).equals(before)
+        assert quarantine(lake, name).height == (1 if name == "dossiers" else 0)
+        assert build.bronze_rows == build.silver_rows + build.quarantined_rows + build.superseded_rows, name
