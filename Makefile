@@ -23,4 +23,4 @@ dbt-docs: setup
 	cd dbt_project && TN_LAKE_DIR=$(CURDIR)/lake $(UV) run --frozen dbt docs generate --profiles-dir .
 
 clean:
-	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/published lake/warehouse.duckdb* .dagster_home
+	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/ingestion_log lake/published lake/warehouse.duckdb* .dagster_home

@@ -33,12 +33,23 @@ def replace_quarantine(table_path: Path, source: str, stage: str, rows: pl.DataF
     if not DeltaTable.is_deltatable(str(table_path)):
         write_deltalake(str(table_path), rows.to_arrow(), mode="append", partition_by=["source"])
         return
+    _add_stage_column(table_path)
     predicate = f"source = '{source}' AND stage = '{stage}'"
     if file_hashes is not None:
         if not file_hashes:
             return
         predicate += f" AND file_hash IN ({_sql_list(file_hashes)})"
     write_deltalake(str(table_path), rows.to_arrow(), mode="overwrite", predicate=predicate)
+
+
+def _add_stage_column(table_path: Path) -> None:
+    """Quarantine tables written before whole-file quarantine had no `stage`: all their rows were contract rows."""
+    existing = pl.scan_delta(str(table_path))
+    if "stage" in existing.collect_schema().names():
+        return
+    upgraded = existing.collect().with_columns(stage=pl.lit("contract"))
+    write_deltalake(str(table_path), upgraded.select(list(QUARANTINE_SCHEMA)).to_arrow(), mode="overwrite",
+                    schema_mode="overwrite", partition_by=["source"])
 
 
 def quarantined_counts(table_path: Path, source: str) -> pl.DataFrame:
