@@ -52,10 +52,17 @@ class SilverBuild:
     type_changes: list[str] = field(default_factory=list)
 
 
-def _clean_text(name: str) -> pl.Expr:
+def _clean_text(name: str, normalise: bool = True) -> pl.Expr:
     """NFC, trimmed, and empty → null: the same value always compares equal downstream."""
-    text = pl.col(name).str.normalize("NFC").str.strip_chars()
+    text = (pl.col(name).str.normalize("NFC") if normalise else pl.col(name)).str.strip_chars()
     return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def _clean(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`_clean_text` on every column; NFC only where a column holds non-ASCII text (ASCII is NFC already, and
+    normalising is the costliest step of silver on codes, ids and dates)."""
+    non_ascii = frame.select(pl.col(c).str.contains(r"[^\x00-\x7F]").any() for c in columns).row(0)
+    return frame.with_columns(_clean_text(c, normalise=bool(flag)) for c, flag in zip(columns, non_ascii))
 
 
 def _number(raw: pl.Expr, number_format: str) -> pl.Expr:
@@ -89,9 +96,16 @@ def _datetime(raw: pl.Expr) -> pl.Expr:
     return pl.coalesce([*with_offset, *utc, *naive, *dates, excel])
 
 
-def _typed(column: Column, number_format: str) -> pl.Expr:
+# The notations most extracts use, tried on every row; the rest are tried only on rows these leave untyped.
+COMMON_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+COMMON_DATETIME_FORMATS = ("%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+def _typed(column: Column, number_format: str, *, all_notations: bool = True) -> pl.Expr:
     raw = pl.col(column.name)
     if column.type == "date":
+        if not all_notations:
+            return pl.coalesce([raw.str.strptime(pl.Date, fmt, strict=False) for fmt in COMMON_DATE_FORMATS])
         serial = raw.cast(pl.Float64, strict=False)
         candidates = [raw.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS]
         # Excel cells read as text show '2024-01-05 00:00:00'
@@ -100,6 +114,9 @@ def _typed(column: Column, number_format: str) -> pl.Expr:
                           .then(EXCEL_EPOCH + pl.duration(days=serial.cast(pl.Int64))))
         return pl.coalesce(candidates)
     if column.type == "datetime":
+        if not all_notations:
+            return pl.coalesce([raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
+                                for fmt in COMMON_DATETIME_FORMATS])
         return _datetime(raw)
     if column.type == "integer":
         number = _number(raw, number_format)
@@ -185,19 +202,30 @@ def _check(source: Source, bronze: pl.LazyFrame) -> pl.DataFrame:
         *[pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c) for c in source.column_names],
         *LINEAGE_COLUMNS,
     )
-    cleaned = bronze.with_columns(_clean_text(c) for c in source.column_names)
-    typed = cleaned.with_columns(_typed(c, source.number_format).alias(f"__typed_{c.name}") for c in source.columns)
+    cleaned = _clean(bronze.collect(), source.column_names).lazy().with_row_index("__i")
+    # Dates and datetimes: common notations on every row first, every notation only where those failed.
+    slow = [c for c in source.columns if c.type in ("date", "datetime")]
+    typed = cleaned.with_columns(_typed(c, source.number_format, all_notations=c not in slow)
+                                 .alias(f"__typed_{c.name}") for c in source.columns).collect()
+    for column in slow:
+        missed = typed.filter(pl.col(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null())
+        if not missed.is_empty():
+            retyped = missed.select("__i", _typed(column, source.number_format).alias(f"__typed_{column.name}"))
+            typed = typed.update(retyped, on="__i")
     rules = [rule for c in source.columns for rule in _violations(c)]
     reason = pl.concat_str(rules, separator="; ", ignore_nulls=True)
-    return typed.with_columns(_reason=pl.when(reason != "").then(reason)).collect()
+    return typed.with_columns(_reason=pl.when(reason != "").then(reason)).drop("__i")
 
 
 def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:
     latest_first = ["_ingested_at", "_source_file", "_row_number"]
+    keys = list(source.primary_key)
+    duplicated = accepted.select(pl.struct(keys).is_duplicated().any()).item() if accepted.height else False
+    # Sorting millions of rows only to find no duplicate key is the costly part: skip it when keys are unique.
+    latest = (accepted.sort(latest_first, descending=True).unique(keys, keep="first", maintain_order=True)
+              .sort(keys)) if duplicated else accepted
     return (
-        accepted.sort(latest_first, descending=True)
-        .unique(list(source.primary_key), keep="first", maintain_order=True)
-        .sort(list(source.primary_key))
+        latest
         .select(
             *[pl.col(f"__typed_{c.name}").cast(DELTA_TYPES[c.type]).alias(c.name) for c in source.columns],
             "_source_file", "_row_number", "_ingested_at", "_file_hash",
