@@ -2,11 +2,13 @@
 
     uv run python bench/ingest_throughput.py --source dossiers --rows 1000000
     uv run python bench/ingest_throughput.py --source health_visits --rows 1000000
+    uv run python bench/ingest_throughput.py --source enterprises --rows 1000000   # upsert: merge of a 10% update
 
 Generates the source's sample extracts at the requested size in a temporary lake (outside the timing), then
 runs bronze (read, hash, append) and silver (type, check, dedupe, write, quarantine) in a child process, so
 the peak resident memory reported is ingestion's alone. A second run on the same lake measures the
-incremental no-op (every file already ingested).
+incremental no-op (every file already ingested); for enterprises (an upsert source) a third run lands a file
+that changes 10% of the enterprises and adds 1% new ones, merged into silver with deltalake's merge.
 """
 
 from __future__ import annotations
@@ -47,9 +49,31 @@ def generate(source: str, rows: int, landing: Path, seed: int = 19) -> int:
         frame = sd.make_health_visits(rng, rows, cccd, facilities, end)
         frame = sd._spoil(rng, frame, {"patient_cccd": "0191234", "visit_date": "32/13/2026", "insured": "không rõ"})
         sd._write(frame, catalog["health_visits"], landing / "health_visits" / f"luot_kham_{end:%Y%m}.txt")
+    elif source == "enterprises":
+        frame = sd.make_enterprises(rng, rows, cccd, end)
+        sd._write(frame, catalog["enterprises"], landing / "enterprises" / f"enterprises_{end:%Y%m%d}.ndjson")
     else:
         raise SystemExit(f"no generator wired for {source}")
     return frame.height
+
+
+def land_enterprise_update(landing: Path, seed: int = 20) -> int:
+    """10% of the landed enterprises with a new status and capital, plus 1% new enterprises."""
+    import polars as pl
+
+    from ingestion.catalog import load_catalog
+
+    source = load_catalog()["enterprises"]
+    current = pl.read_ndjson(next((landing / "enterprises").glob("*.ndjson")), infer_schema_length=None)
+    changed = current.sample(fraction=0.1, seed=seed).with_columns(
+        pl.lit("Tạm ngừng kinh doanh").alias("tinh_trang"), (pl.col("von_dieu_le") * 2).alias("von_dieu_le"),
+        pl.lit("2026-11-01T09:00:00+07:00").alias("ngay_cap_nhat"))
+    new = current.sample(fraction=0.01, seed=seed + 1).with_columns(
+        (pl.col("ma_so_thue").str.slice(0, 10) + "-9" + pl.int_range(pl.len()).mod(100).cast(pl.String)
+         .str.zfill(2)).alias("ma_so_thue"))
+    update = pl.concat([changed, new]).unique("ma_so_thue")
+    update.write_ndjson(landing / "enterprises" / "enterprises_20261101.ndjson")
+    return update.height
 
 
 def ingest_once(source: str, lake_dir: str) -> dict:
@@ -83,7 +107,7 @@ def run_child(source: str, lake_dir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default="dossiers", choices=["dossiers", "health_visits"])
+    parser.add_argument("--source", default="dossiers", choices=["dossiers", "health_visits", "enterprises"])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -100,6 +124,10 @@ def main() -> None:
         print(f"first ingestion : {json.dumps(first)}")
         again = run_child(args.source, lake_dir)
         print(f"re-run (no-op)  : {json.dumps(again)}")
+        if args.source == "enterprises":
+            rows = land_enterprise_update(lake_dir / "landing")
+            merged = run_child(args.source, lake_dir)
+            print(f"upsert {rows:,} rows: {json.dumps(merged)}")
 
 
 if __name__ == "__main__":

@@ -125,7 +125,11 @@ def _read_raw(source: Source, path: Path) -> tuple[pl.DataFrame, str]:
         return _read_csv_text(source, path)
     data = path.read_bytes()
     encoding = detect(data) if source.encoding == "auto" else source.encoding
-    text = decode(data, encoding).encode("utf-8")
+    if encoding in ("utf-8", "utf-8-sig"):
+        # polars reads UTF-8 itself (and rejects invalid bytes); silver normalises to NFC
+        text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    else:
+        text = decode(data, encoding).encode("utf-8")
     if source.format == "json":
         if not text.strip().startswith(b"["):
             raise ExtractError("a JSON dump must be an array of records")

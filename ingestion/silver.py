@@ -115,8 +115,10 @@ def _typed(column: Column, number_format: str, *, all_notations: bool = True) ->
         return pl.coalesce(candidates)
     if column.type == "datetime":
         if not all_notations:
-            return pl.coalesce([raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
-                                for fmt in COMMON_DATETIME_FORMATS])
+            iso_with_offset = (raw.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%z", strict=False)
+                               .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None))
+            return pl.coalesce([iso_with_offset, *[raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
+                                                   for fmt in COMMON_DATETIME_FORMATS]])
         return _datetime(raw)
     if column.type == "integer":
         number = _number(raw, number_format)
