@@ -56,3 +56,35 @@ class ExpectColumnValuesToBeValidVnTaxCode(ColumnMapExpectation):
 
     map_metric: ClassVar[str] = "column_values.valid_vn_tax_code"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
+
+
+def _commune_codes(era: str) -> list[str]:
+    from ingestion import reference
+
+    if era == "current":
+        return sorted(reference.current_units()["commune_code"].to_list())
+    return sorted(reference.known_commune_codes())
+
+
+class ColumnValuesKnownCommuneCode(ColumnMapMetricProvider):
+    """Membership in the shipped administrative-unit reference, read here rather than passed as a 13,000-value
+    `value_set` (GX copies and renders its kwargs many times per validation: that alone cost ~10 s a suite)."""
+
+    condition_metric_name = "column_values.known_commune_code"
+    condition_value_keys = ("era",)
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column, era="any", **kwargs):
+        return column.isin(_commune_codes(era))
+
+    @column_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column, era="any", **kwargs):
+        return column.in_(_commune_codes(era))
+
+
+class ExpectColumnValuesToBeKnownCommuneCode(ColumnMapExpectation):
+    """Values are commune codes of the shipped reference: `era="any"` (pre- or post-July-2025) or `"current"`."""
+
+    era: str = "any"
+    map_metric: ClassVar[str] = "column_values.known_commune_code"
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "era")

@@ -132,18 +132,21 @@ RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_
 
 
 def validate_sql(suite_name: str, expectations: list, table: str, *, delta_tables: dict | None = None,
-                 arrow_tables: dict | None = None, database: str = ":memory:") -> SuiteOutcome:
+                 arrow_tables: dict | None = None, database: str = ":memory:",
+                 read_only: bool = False) -> SuiteOutcome:
     """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
 
     `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
-    for small inputs already in memory (marts). The engine is disposed afterwards, so no DuckDB handle stays open.
+    for small inputs already in memory (marts); or `database` names a DuckDB file (open it `read_only` when other
+    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open.
     """
     from quality.duckdb_sql import connect_args, duckdb_url
 
     context = _context()
     datasource = context.data_sources.add_or_update_sql(
         name=suite_name, connection_string=duckdb_url(database), create_temp_table=False,
-        kwargs={"connect_args": connect_args(delta_tables=delta_tables, arrow_tables=arrow_tables)},
+        kwargs={"connect_args": {**connect_args(delta_tables=delta_tables, arrow_tables=arrow_tables),
+                                 **({"read_only": True} if read_only else {})}},
     )
     try:
         batch = datasource.add_table_asset(name=table, table_name=table).add_batch_definition_whole_table(
