@@ -5,7 +5,7 @@ This module is the one place that defines the formulas. Per dataset (catalog sou
 | criterion | Vietnamese | score (0–100) |
 |---|---|---|
 | correct  | Đúng        | 100 × validity expectations passed / validity expectations run, in the dataset's latest bronze and silver suite runs (`meta.dimension == "validity"`: patterns, allowed values, CCCD province, MST check digit, mobile numbers, date ranges) |
-| complete | Đủ          | 50 × required-field fill rate on the raw (bronze) rows + 50 × min(1, silver rows / expected rows); expected rows = the most silver rows on any of the previous 7 scored days (none yet: 1) |
+| complete | Đủ          | 50 × required-field fill rate on the raw (bronze) rows + 50 × min(1, silver rows / expected rows); expected rows = the most silver rows on any of the previous 7 scored days (none yet: 1); 0 when nothing landed |
 | clean    | Sạch        | 100 × (1 − (quarantined rows + exact duplicate bronze rows) / bronze rows), floored at 0 |
 | live     | Sống        | 100 while the newest delivery (max `_ingested_at`) is within the contract's `freshness_hours`, falling linearly to 0 at twice that age; 0 with no data |
 | unified  | Thống nhất  | 100 × values that resolve / values checked, over commune codes (resolve = a current unit, directly or through the official 2025 old→new mapping) and master-data references (`MASTER_DATA`: agency codes → agencies; citizen CCCDs in other datasets → the population registry); empty when a dataset has none |
@@ -61,6 +61,7 @@ def score(s: DatasetSignals) -> dict[str, float | None]:
     """The six scores of one dataset on one day (see the module docstring for the formulas)."""
     fill = s.required_filled / s.required_cells if s.required_cells else 1.0
     volume = min(1.0, s.rows / s.expected_rows) if s.expected_rows else 1.0
+    complete = 0.0 if not (s.bronze_rows or s.rows) else 50.0 * fill + 50.0 * volume
     if s.newest_data_at is None:
         live = 0.0
     else:
@@ -72,7 +73,7 @@ def score(s: DatasetSignals) -> dict[str, float | None]:
         clean = 100.0 * max(0.0, 1.0 - (s.quarantined_rows + s.duplicate_rows) / s.bronze_rows)
     scores = {
         "correct": _share(s.validity_passed, s.validity_run),
-        "complete": 50.0 * fill + 50.0 * volume,
+        "complete": complete,
         "clean": clean,
         "live": live,
         "unified": _share(s.resolved_values, s.resolvable_values),
