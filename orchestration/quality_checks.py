@@ -94,7 +94,7 @@ def _validate_on_time_mart(lake: Lake) -> SuiteOutcome:
     """The mart is a small aggregate: read it once (read-only, connection closed at once) and validate in DuckDB."""
     silver_dossiers = pl.scan_delta(str(lake.silver("dossiers"))).select(pl.len()).collect().item()
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        mart = con.execute(f"select * from {'.'.join(ON_TIME_MART.path)}").to_arrow_table()
+        mart = con.sql(f"select * from {'.'.join(ON_TIME_MART.path)}").to_arrow_table()
     name = ON_TIME_MART.path[-1]
     return validate_sql("mart_dossier_on_time", dossier_on_time_mart_suite(silver_dossiers), name,
                         arrow_tables={name: mart})
