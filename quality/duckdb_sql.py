@@ -54,6 +54,7 @@ class AutocommitDuckDBDialect(DuckDBDialect):
                 connection.register(view, DeltaTable(str(path)).to_pyarrow_dataset())
         for view, token in arrow_tables.items():
             connection.register(view, _ARROW_TABLES[token])
+        _register_reference(connection)
         return connection
 
 
@@ -67,6 +68,20 @@ registry.register(DRIVER, __name__, "AutocommitDuckDBDialect")
 def duckdb_url(database: Path | str = ":memory:") -> str:
     """SQLAlchemy URL of a DuckDB file (opened read-only by the caller's connect_args) or an in-memory database."""
     return f"duckdb+gx:///{database}"
+
+
+def commune_codes_view(era: str) -> str:
+    return f"quality_ref_commune_codes_{era}"
+
+
+def _register_reference(connection) -> None:
+    """Reference code lists as views, so membership rules are joins instead of huge literal IN lists."""
+    import pyarrow as pa
+
+    from quality.expectations import commune_codes
+
+    for era in ("any", "current"):
+        connection.register(commune_codes_view(era), pa.table({"commune_code": commune_codes(era)}))
 
 
 def connect_args(delta_tables: dict | None = None, arrow_tables: dict | None = None) -> dict:

@@ -58,7 +58,7 @@ class ExpectColumnValuesToBeValidVnTaxCode(ColumnMapExpectation):
     success_keys: ClassVar[tuple[str, ...]] = ("mostly",)
 
 
-def _commune_codes(era: str) -> list[str]:
+def commune_codes(era: str) -> list[str]:
     from ingestion import reference
 
     if era == "current":
@@ -75,11 +75,18 @@ class ColumnValuesKnownCommuneCode(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column, era="any", **kwargs):
-        return column.isin(_commune_codes(era))
+        return column.isin(commune_codes(era))
 
     @column_condition_partial(engine=SqlAlchemyExecutionEngine)
-    def _sqlalchemy(cls, column, era="any", **kwargs):
-        return column.in_(_commune_codes(era))
+    def _sqlalchemy(cls, column, era="any", _dialect=None, **kwargs):
+        from quality.duckdb_sql import AutocommitDuckDBDialect, commune_codes_view
+
+        if isinstance(_dialect, AutocommitDuckDBDialect):
+            # A semi-join against the codes registered on the connection: a literal IN list of ~13,000 values
+            # made DuckDB take 13–19 s per expectation on 1 M rows; the join takes well under a second.
+            codes = sa.select(sa.column("commune_code")).select_from(sa.table(commune_codes_view(era)))
+            return column.in_(codes)
+        return column.in_(commune_codes(era))
 
 
 class ExpectColumnValuesToBeKnownCommuneCode(ColumnMapExpectation):
