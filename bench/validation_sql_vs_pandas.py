@@ -11,6 +11,14 @@ Modes (each in its own process, so peak RSS is that mode's alone):
 The suite is the pipeline's own `silver_suite(dossiers)`: required fields, CCCD with a real province code,
 patterns, allowed statuses, plausible date ranges, commune codes in the ~13,000 known codes (twice: critical
 and warning tiers), unique dossier ids. Results land in bench/results/validation_sql_vs_pandas.json.
+
+Measured 2026-11-27 on the shared 2-core/24 GiB machine (load average ~5 from other jobs), 5,000,000 rows,
+18 expectations, all passing in every mode:
+
+    mode        seconds       rows/s  peak RSS MiB
+    sql_delta     20.41      244,950         1,444     <- the pipeline's way (silver/bronze live in Delta)
+    sql_file       8.56      584,360           985
+    pandas       109.41       45,701         3,447
 """
 
 from __future__ import annotations
