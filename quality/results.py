@@ -116,5 +116,7 @@ def publish_data_docs(lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: 
         batch_identifier=batch,
     )
     context.validation_results_store.set(key, result)
-    context.build_data_docs(site_names=[DATA_DOCS_SITE])
+    # Render only this suite and this result (plus the index): re-rendering every stored run would grow each time.
+    context.build_data_docs(site_names=[DATA_DOCS_SITE],
+                            resource_identifiers=[key, ExpectationSuiteIdentifier(name=outcome.suite)])
     return paths.data_docs / "index.html"
