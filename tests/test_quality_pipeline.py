@@ -96,3 +96,23 @@ def test_bad_extract_fails_its_rule_blocks_downstream_and_is_recorded(clean_run)
     assert failures.select("suite", "rule", "severity", "unexpected_count").rows() == [
         ("silver_citizens", "cccd", "critical", 20)]
     assert json.loads(failures["sample"][0])[0].startswith("099")
+
+
+def test_scorecard_is_kept_per_day_and_ages(clean_run):
+    """Scoring the same lake on later days adds a row per dataset and day (trends), and 'live' decays past the
+    contract's freshness: dossiers (24 h) delivered ~36 h before 'now' score ~50; citizens (168 h) still 100."""
+    from datetime import datetime, timedelta, timezone
+
+    from quality.scorecard_signals import refresh_scorecard
+
+    lake, _, _ = clean_run
+    now = datetime.now(timezone.utc)
+    refresh_scorecard(lake, load_catalog(), as_of=now + timedelta(hours=36))
+    later = refresh_scorecard(lake, load_catalog(), as_of=now + timedelta(hours=36))  # same day again: replaced
+    scores = {r["dataset"]: r for r in later.iter_rows(named=True)}
+    assert 49 <= scores["dossiers"]["live"] <= 50 and scores["citizens"]["live"] == 100
+    assert scores["dossiers"]["expected_rows"] == scores["dossiers"]["rows"]  # baseline: the earlier day's rows
+
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
+        per_day = con.execute("select day, count(*) from quality.scorecard_daily group by day order by day").fetchall()
+    assert [count for _, count in per_day] == [2, 2] and per_day[1][0] > per_day[0][0]
