@@ -20,7 +20,7 @@ from quality.suites import semantic_kind
 
 MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
 DBT_PROJECT = "thai_nguyen_warehouse"
-# Master data a column must resolve to, by contract column name: (description, loader of the known values).
+# Master data a column must resolve to, by contract column name → loader of the known values.
 MASTER_DATA = {
     "agency_code": lambda lake: set(pl.read_csv(reference.SEEDS_DIR / "ref_agencies.csv",
                                                 infer_schema_length=0)["agency_code"]),
