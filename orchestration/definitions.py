@@ -7,6 +7,7 @@ from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.publish_assets import published_dossier_on_time
 from orchestration.quality_checks import quality_checks
+from orchestration.quality_scorecard import quality_assets
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 
 warehouse_refresh = define_asset_job(
@@ -16,7 +17,7 @@ warehouse_refresh = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time],
+    assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time, *quality_assets],
     asset_checks=quality_checks,
     jobs=[warehouse_refresh, ingest_landed_files],
     sensors=[landing_zone_sensor],

@@ -1,4 +1,9 @@
-"""Run a GX Core suite on a frame and turn the result into something a gate can act on and a person can read."""
+"""Run a GX Core suite and turn the result into something a gate can act on and a person can read.
+
+Two engines: `validate_sql` (the pipeline's: GX's SQL engine on DuckDB, next to the data, see
+`quality/duckdb_sql.py`) and `validate_frame` (GX's pandas engine on a copied frame, kept for the benchmark in
+`bench/validation_sql_vs_pandas.py` and small in-memory inputs).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ class ExpectationOutcome:
     sample: list = field(default_factory=list)
     observed: object = None
     error: str | None = None
+    rule: str | None = None  # the suite's name for the rule (meta.rule), e.g. "cccd_province"
+    dimension: str | None = None  # validity | completeness | uniqueness | volume | schema | consistency
+    element_count: int | None = None
 
     def describe(self) -> str:
         target = f"{self.expectation}({self.column})" if self.column else self.expectation
@@ -40,6 +48,7 @@ class SuiteOutcome:
     suite: str
     rows: int
     outcomes: list[ExpectationOutcome]
+    result: object = field(default=None, compare=False, repr=False)  # GX's ExpectationSuiteValidationResult
 
     @property
     def critical_failures(self) -> list[ExpectationOutcome]:
@@ -69,23 +78,86 @@ def _context():
     return context
 
 
+def _error(exception_info: dict | None) -> str | None:
+    """GX reports an exception either flat or keyed by the metric that raised it; find the message in both."""
+    if not exception_info:
+        return None
+    if exception_info.get("raised_exception"):
+        return exception_info.get("exception_message")
+    for info in exception_info.values():
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return info.get("exception_message")
+    return None
+
+
+def _sample(details: dict) -> list[str]:
+    values = details.get("partial_unexpected_list")
+    if values is None and isinstance(details.get("details"), dict):  # UnexpectedRowsExpectation: whole rows
+        values = details["details"].get("unexpected_rows") or []
+    return [str(v) for v in (values or [])[:SAMPLE_SIZE]]
+
+
 def _outcome(result) -> ExpectationOutcome:
     config = result.expectation_config
     details = result.result or {}
-    error = None
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        error = result.exception_info.get("exception_message")
+    meta = config.meta or {}
+    observed = details.get("observed_value")
+    unexpected = details.get("unexpected_count")
+    if unexpected is None and config.type == "unexpected_rows_expectation" and isinstance(observed, int):
+        unexpected = observed
     return ExpectationOutcome(
         expectation=config.type,
         column=config.kwargs.get("column") or config.kwargs.get("column_list") and ",".join(config.kwargs["column_list"]),
         severity=FailureSeverity(config.severity or FailureSeverity.CRITICAL).value,
         success=bool(result.success),
-        unexpected_count=details.get("unexpected_count"),
+        unexpected_count=unexpected,
         unexpected_percent=details.get("unexpected_percent"),
-        sample=[str(v) for v in (details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]],
-        observed=details.get("observed_value"),
-        error=error,
+        sample=_sample(details),
+        observed=observed,
+        error=_error(result.exception_info),
+        rule=meta.get("rule"),
+        dimension=meta.get("dimension"),
+        element_count=details.get("element_count"),
     )
+
+
+def _row_count(outcomes: list[ExpectationOutcome]) -> int:
+    for o in outcomes:
+        if o.expectation == "expect_table_row_count_to_be_between" and isinstance(o.observed, int):
+            return o.observed
+    return max((o.element_count or 0 for o in outcomes), default=0)
+
+
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+
+
+def validate_sql(suite_name: str, expectations: list, table: str, *, delta_tables: dict | None = None,
+                 arrow_tables: dict | None = None, database: str = ":memory:",
+                 read_only: bool = False) -> SuiteOutcome:
+    """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
+
+    `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
+    for small inputs already in memory (marts); or `database` names a DuckDB file (open it `read_only` when other
+    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open.
+    """
+    from quality.duckdb_sql import connect_args, duckdb_url
+
+    context = _context()
+    datasource = context.data_sources.add_or_update_sql(
+        name=suite_name, connection_string=duckdb_url(database), create_temp_table=False,
+        kwargs={"connect_args": {**connect_args(delta_tables=delta_tables, arrow_tables=arrow_tables),
+                                 **({"read_only": True} if read_only else {})}},
+    )
+    try:
+        batch = datasource.add_table_asset(name=table, table_name=table).add_batch_definition_whole_table(
+            name="whole").get_batch()
+        suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
+    finally:
+        datasource.get_engine().dispose()
+        context.data_sources.delete(suite_name)
+    outcomes = [_outcome(r) for r in result.results]
+    return SuiteOutcome(suite=suite_name, rows=_row_count(outcomes), outcomes=outcomes, result=result)
 
 
 def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> SuiteOutcome:
@@ -95,5 +167,6 @@ def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> 
     batch_definition = asset.add_batch_definition_whole_dataframe(name="whole")
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
-    result = batch.validate(suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE})
-    return SuiteOutcome(suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results])
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    return SuiteOutcome(suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results],
+                        result=result)

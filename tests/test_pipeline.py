@@ -97,7 +97,7 @@ def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(refreshe
     assert [e.asset_check_key.to_user_string() for e in failed] == ["silver/dossiers:gx_silver_suite"]
     description = failed[0].description
     assert "suite silver_dossiers FAILED" in description
-    assert "critical: expect_column_values_to_be_in_set(commune_code)" in description
+    assert "critical: expect_column_values_to_be_known_commune_code(commune_code)" in description
     assert failed[0].metadata["failed_expectations"].value[0]["sample"][0] == "99999"
 
     rebuilt = {m.asset_key for m in result.get_asset_materialization_events()}

@@ -1,0 +1,122 @@
+"""Keep every validation: one row per expectation per check run in a Delta table, and GX Data Docs as a static site.
+
+    lake/quality/validation_results/   Delta, appended by every check run (the scorecard reads it)
+    lake/quality/gx/                    GX file context: stored suites and validation results (Data Docs' input)
+    lake/quality/data_docs/index.html   GX Data Docs, rebuilt after every check run; open it in a browser
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+from deltalake import write_deltalake
+
+from ingestion.lake import Lake
+from quality.gx_runner import SuiteOutcome
+
+DATA_DOCS_SITE = "lake_site"
+
+RESULT_SCHEMA = {
+    "run_id": pl.String, "validated_at": pl.Datetime("us", "UTC"), "dataset": pl.String, "layer": pl.String,
+    "suite": pl.String, "expectation": pl.String, "rule": pl.String, "dimension": pl.String, "column": pl.String,
+    "severity": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64, "unexpected_percent": pl.Float64,
+    "element_count": pl.Int64, "rows_validated": pl.Int64, "sample": pl.String, "observed": pl.String,
+    "error": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class QualityPaths:
+    root: Path
+
+    @classmethod
+    def of(cls, lake: Lake) -> "QualityPaths":
+        return cls(lake.root / "quality")
+
+    @property
+    def results(self) -> Path:
+        return self.root / "validation_results"
+
+    @property
+    def scorecard(self) -> Path:
+        return self.root / "scorecard_daily"
+
+    @property
+    def gx_project(self) -> Path:
+        return self.root
+
+    @property
+    def data_docs(self) -> Path:
+        return self.root / "data_docs"
+
+
+def result_rows(outcome: SuiteOutcome, *, dataset: str, layer: str, run_id: str,
+                validated_at: datetime | None = None) -> pl.DataFrame:
+    validated_at = validated_at or datetime.now(timezone.utc)
+    rows = [{
+        "run_id": run_id, "validated_at": validated_at, "dataset": dataset, "layer": layer, "suite": outcome.suite,
+        "expectation": o.expectation, "rule": o.rule, "dimension": o.dimension, "column": o.column,
+        "severity": o.severity, "success": o.success, "unexpected_count": o.unexpected_count,
+        "unexpected_percent": o.unexpected_percent, "element_count": o.element_count, "rows_validated": outcome.rows,
+        "sample": json.dumps(o.sample, ensure_ascii=False), "observed": None if o.observed is None else str(o.observed),
+        "error": o.error,
+    } for o in outcome.outcomes]
+    return pl.DataFrame(rows, schema=RESULT_SCHEMA)
+
+
+def append_results(lake: Lake, rows: pl.DataFrame) -> None:
+    write_deltalake(str(QualityPaths.of(lake).results), rows.to_arrow(), mode="append", partition_by=["layer"])
+
+
+def read_results(lake: Lake) -> pl.DataFrame:
+    path = QualityPaths.of(lake).results
+    if not (path / "_delta_log").exists():
+        return pl.DataFrame(schema=RESULT_SCHEMA)
+    return pl.read_delta(str(path))
+
+
+def _docs_context(paths: QualityPaths):
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(paths.gx_project))
+    site = {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(paths.data_docs)}}
+    sites = context.variables.data_docs_sites or {}
+    if sites.get(DATA_DOCS_SITE) != site:
+        for name in list(sites):
+            context.delete_data_docs_site(name)
+        context.add_data_docs_site(DATA_DOCS_SITE, site)
+    return context
+
+
+def publish_data_docs(lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: str) -> Path:
+    """Store the suite and its GX validation result in the lake's GX project, rebuild Data Docs; returns index.html."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    paths = QualityPaths.of(lake)
+    context = _docs_context(paths)
+    result = outcome.result
+    expectations = [r.expectation_config.to_domain_obj() for r in result.results]
+    for expectation in expectations:
+        expectation.id = None  # they belonged to the validating context's suite; this project stores its own copy
+    context.suites.add_or_update(gx.ExpectationSuite(name=outcome.suite, expectations=expectations))
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.suite),
+        run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(timezone.utc)),
+        batch_identifier=batch,
+    )
+    context.validation_results_store.set(key, result)
+    # Render only this suite and this result (plus the index): re-rendering every stored run would grow each time.
+    context.build_data_docs(site_names=[DATA_DOCS_SITE],
+                            resource_identifiers=[key, ExpectationSuiteIdentifier(name=outcome.suite)])
+    return paths.data_docs / "index.html"

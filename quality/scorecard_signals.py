@@ -1,0 +1,168 @@
+"""Gather the scorecard's signals from the lake: Delta tables (lazy polars scans), the results table, the
+quarantine, the dbt manifest (lineage to marts) and the published exports. Formulas live in `quality.scorecard`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+from deltalake import DeltaTable
+
+from ingestion import reference
+from ingestion.catalog import Column, Source
+from ingestion.lake import PROJECT_ROOT, Lake
+from quality.results import QualityPaths, read_results
+from quality.scorecard import BASELINE_DAYS, DatasetSignals
+from quality.suites import semantic_kind
+
+MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+DBT_PROJECT = "thai_nguyen_warehouse"
+# Master data a column must resolve to, by contract column name → loader of the known values.
+MASTER_DATA = {
+    "agency_code": lambda lake: set(pl.read_csv(reference.SEEDS_DIR / "ref_agencies.csv",
+                                                infer_schema_length=0)["agency_code"]),
+}
+CITIZEN_REGISTRY = "citizens"
+
+
+def _is_delta(path: Path) -> bool:
+    return DeltaTable.is_deltatable(str(path))
+
+
+@lru_cache
+def resolvable_commune_codes() -> frozenset[str]:
+    """Codes that resolve to a current unit: current codes, and pre-2025 codes the official mapping carries over."""
+    mapping = pl.read_csv(reference.SEEDS_DIR / "ref_commune_mapping_2025.csv", infer_schema_length=0)
+    return frozenset(reference.current_units()["commune_code"].to_list()) | frozenset(mapping["old_commune_code"])
+
+
+def _master_values(lake: Lake, source: Source, column: Column) -> set[str] | None:
+    if column.name in MASTER_DATA:
+        return MASTER_DATA[column.name](lake)
+    if semantic_kind(column) == "cccd" and source.name != CITIZEN_REGISTRY and _is_delta(lake.silver(CITIZEN_REGISTRY)):
+        return set(pl.scan_delta(str(lake.silver(CITIZEN_REGISTRY))).select("cccd").collect()["cccd"])
+    return None
+
+
+def _unified(lake: Lake, source: Source, silver: pl.LazyFrame) -> tuple[int, int]:
+    checks = []
+    for column in source.columns:
+        known = resolvable_commune_codes() if column.reference == "commune" else _master_values(lake, source, column)
+        if known is not None:
+            checks.append((column.name, list(known)))
+    if not checks:
+        return 0, 0
+    totals = silver.select(
+        *[pl.col(name).is_not_null().sum().alias(f"n_{i}") for i, (name, _) in enumerate(checks)],
+        *[pl.col(name).cast(pl.String).is_in(known).sum().alias(f"ok_{i}") for i, (name, known) in enumerate(checks)],
+    ).collect().row(0, named=True)
+    return (sum(totals[f"n_{i}"] for i in range(len(checks))), sum(totals[f"ok_{i}"] for i in range(len(checks))))
+
+
+def _descendants(manifest: dict, node: str) -> set[str]:
+    seen, stack = set(), [node]
+    while stack:
+        for child in manifest.get("child_map", {}).get(stack.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
+
+
+def _sharing(lake: Lake, source: Source, manifest: dict | None) -> tuple[bool, bool]:
+    """(feeds a warehouse mart, one of those marts is published under lake/published/)."""
+    if not manifest:
+        return False, False
+    marts = [manifest["nodes"][n] for n in _descendants(manifest, f"source.{DBT_PROJECT}.silver.{source.name}")
+             if n in manifest["nodes"] and manifest["nodes"][n]["resource_type"] == "model"
+             and manifest["nodes"][n].get("schema") == "marts"]
+    published = any((lake.published / f"{m['name'].removeprefix('mart_')}.parquet").exists() for m in marts)
+    return bool(marts), published
+
+
+def _validity(results: pl.DataFrame, dataset: str) -> tuple[int, int]:
+    """Validity expectations of the dataset's latest bronze and silver suite runs."""
+    mine = results.filter((pl.col("dataset") == dataset) & pl.col("layer").is_in(["bronze", "silver"]))
+    if mine.is_empty():
+        return 0, 0
+    latest = mine.group_by("suite").agg(pl.col("validated_at").max().alias("latest"))
+    validity = (mine.join(latest, on="suite").filter(pl.col("validated_at") == pl.col("latest"))
+                .filter(pl.col("dimension") == "validity"))
+    return validity.height, int(validity["success"].sum())
+
+
+def _expected_rows(history: pl.DataFrame | None, dataset: str, day: date) -> int | None:
+    if history is None or history.is_empty():
+        return None
+    window = history.filter((pl.col("dataset") == dataset) & (pl.col("day") < day)
+                            & (pl.col("day") >= day - timedelta(days=BASELINE_DAYS)))
+    return None if window.is_empty() else int(window["rows"].max())
+
+
+def gather(lake: Lake, catalog: dict[str, Source], as_of: datetime,
+           history: pl.DataFrame | None = None) -> list[DatasetSignals]:
+    results = read_results(lake)
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else None
+    quarantine = pl.scan_delta(str(lake.quarantine)) if _is_delta(lake.quarantine) else None
+    signals = []
+    for source in catalog.values():
+        base = {"dataset": source.name, "department": source.department, "day": as_of.date(), "as_of": as_of,
+                "freshness_hours": float(source.freshness_hours)}
+        validity_run, validity_passed = _validity(results, source.name)
+        in_mart, published = _sharing(lake, source, manifest)
+        base.update(validity_run=validity_run, validity_passed=validity_passed, in_mart=in_mart, published=published,
+                    expected_rows=_expected_rows(history, source.name, as_of.date()))
+        bronze_path, silver_path = lake.bronze(source.name), lake.silver(source.name)
+        if _is_delta(bronze_path):
+            bronze = pl.scan_delta(str(bronze_path))
+            required = [c.name for c in source.columns if c.required]
+            filled = [(pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")).sum().alias(c) for c in required]
+            stats = bronze.select(pl.len().alias("_rows"), pl.col("_ingested_at").max().alias("_newest"),
+                                  *filled).collect().row(0, named=True)
+            distinct = bronze.select(source.column_names).unique().select(pl.len()).collect().item()
+            base.update(bronze_rows=stats["_rows"], duplicate_rows=stats["_rows"] - distinct,
+                        required_cells=stats["_rows"] * len(required),
+                        required_filled=sum(stats[c] for c in required), newest_data_at=stats["_newest"])
+        if quarantine is not None:
+            base["quarantined_rows"] = quarantine.filter(pl.col("source") == source.name).select(pl.len()).collect().item()
+        if _is_delta(silver_path):
+            silver = pl.scan_delta(str(silver_path))
+            base["rows"] = silver.select(pl.len()).collect().item()
+            base["resolvable_values"], base["resolved_values"] = _unified(lake, source, silver)
+        signals.append(DatasetSignals(**base))
+    return signals
+
+
+def read_history(lake: Lake) -> pl.DataFrame | None:
+    path = QualityPaths.of(lake).scorecard
+    return pl.read_delta(str(path)) if _is_delta(path) else None
+
+
+def refresh_scorecard(lake: Lake, catalog: dict[str, Source], as_of: datetime) -> pl.DataFrame:
+    """Score every dataset as of now, replace today's rows in lake/quality/scorecard_daily (Delta, one row per
+    dataset and day, so trends show), and copy the history, the department roll-up and the validation results
+    into the analysts' DuckDB file (schema `quality`). Opens the DuckDB file once, writes, closes."""
+    import duckdb
+    from deltalake import write_deltalake
+
+    from quality.scorecard import by_department, scorecard
+
+    path = QualityPaths.of(lake).scorecard
+    card = scorecard(gather(lake, catalog, as_of, history=read_history(lake)))
+    if _is_delta(path):
+        write_deltalake(str(path), card.to_arrow(), mode="overwrite", predicate=f"day = '{as_of.date().isoformat()}'")
+    else:
+        write_deltalake(str(path), card.to_arrow(), mode="append")
+    history = pl.read_delta(str(path)).sort("day", "department", "dataset")
+    tables = {"scorecard_daily": history, "scorecard_department_daily": by_department(history),
+              "validation_results": read_results(lake)}
+    with duckdb.connect(str(lake.warehouse)) as con:
+        con.execute("create schema if not exists quality")
+        for name, frame in tables.items():
+            con.register("_frame", frame.to_arrow())
+            con.execute(f"create or replace table quality.{name} as select * from _frame")
+            con.unregister("_frame")
+    return card
