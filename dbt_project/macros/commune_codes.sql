@@ -33,3 +33,8 @@ left join {{ ref('int_commune_code_map') }} as commune_map
     {%- endfor -%}
     {{ ns.sql }}
 {%- endmacro %}
+
+{# Units as instruments write them (µg/m3, ug/m³, mg/l) compare equal after this. #}
+{% macro unit_key(expr) -%}
+    replace(replace(replace(lower(trim({{ expr }})), 'µ', 'u'), 'μ', 'u'), '³', '3')
+{%- endmacro %}
