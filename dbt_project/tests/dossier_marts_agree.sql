@@ -1,3 +1,4 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_public_service_dossiers_monthly'}}}) }}
 -- The commune-level dossier mart and the agency-month mart are two cuts of the same dossiers: per agency and
 -- month, received and resolved counts must match.
 with by_commune as (

@@ -52,7 +52,7 @@ daily as (
 select
     day,
     station_code,
-    commune_code,
+    daily.commune_code,
     unit_info.commune_full_name as commune_name,
     parameter,
     unit,
