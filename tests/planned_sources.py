@@ -130,7 +130,20 @@ def frames(registry_cccds: list[str]) -> dict[str, pl.DataFrame]:
         "legal_rep_cccd": [None, in_registry, None, None],
         "updated_at": [datetime(2026, 10, 1)] * 4,
     })
-    return {"feedback": feedback, "environment_readings": environment, "health_facilities": facilities,
+    crops = pl.DataFrame({
+        "commune_code": ["05503", OLD_NGUYEN_THI_MINH_KHAI], "crop": ["Chè", "Lúa"], "season_year": [2025, 2025],
+        "area_ha": [1_250.5, 80.0], "output_tonnes": [14_000.0, 450.0],
+    })
+    sites = pl.DataFrame({
+        "site_code": ["DT01"], "site_name": ["Khu di tích lịch sử ATK Định Hóa"], "site_type": ["Di tích lịch sử"],
+        "ranking": ["Quốc gia đặc biệt"], "commune_code": ["05569"], "visitors_last_year": [350_000],
+    })
+    admin_units = pl.DataFrame({
+        "province_code": ["19", "19"], "province_name": ["Thái Nguyên"] * 2,
+        "commune_code": [PHAN_DINH_PHUNG, OLD_NGUYEN_THI_MINH_KHAI], "commune_name": ["Phan Đình Phùng", "Nguyễn Thị Minh Khai"],
+        "commune_type": ["Phường", "Phường"],
+    })
+    return {"agriculture_crops": crops, "tourism_sites": sites, "admin_units": admin_units, "feedback": feedback, "environment_readings": environment, "health_facilities": facilities,
             "health_visits": visits, "schools": schools, "students": students,
             "social_insurance": social_insurance, "enterprises": enterprises}
 

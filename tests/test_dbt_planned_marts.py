@@ -21,7 +21,7 @@ from tests.planned_sources import (DUC_XUAN, PHAN_DINH_PHUNG, QUAN_TRIEU, DBT_PR
                                    project_with_planned_sources, write_silver)
 
 PLANNED = ["enterprises", "feedback", "health_facilities", "health_visits", "schools", "students",
-           "environment_readings", "social_insurance"]
+           "environment_readings", "social_insurance", "agriculture_crops", "tourism_sites", "admin_units"]
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,14 @@ def test_survivorship_across_departments_and_conflicts(built):
         assert conflicts.height == 1
         assert f"social_insurance: {QUAN_TRIEU}" in conflicts["values_by_source"][0]
         assert conflicts["survivor_value"][0] == registry_commune
+
+
+def test_every_planned_source_with_a_commune_resolves_it(built):
+    lake, _, _ = built
+    crops = _query(lake, "select commune_code, current_commune_code from staging.stg_agriculture_crops")
+    assert dict(crops.iter_rows()) == {"05503": "05503", "01834": DUC_XUAN}
+    register = _query(lake, "select commune_code, commune_code_resolution from staging.stg_admin_units")
+    assert dict(register.iter_rows()) == {PHAN_DINH_PHUNG: "current", "01834": "mapped"}
 
 
 def test_docs_generate_works_offline(built, tmp_path):
