@@ -7,10 +7,22 @@ with records as (
     select * from {{ ref('int_citizen_source_records') }}
 ),
 
--- Only a CCCD known to two or more departments can have a cross-department conflict.
+-- One pass finds the CCCDs with any disagreement; only their records are unpivoted below.
+flagged as (
+    select cccd
+    from records
+    group by cccd
+    having count(*) > 1 and (
+        count(distinct full_name) > 1
+        or count(distinct date_of_birth) > 1
+        or count(distinct sex) > 1
+        or count(distinct current_commune_code) filter (where is_residence_evidence) > 1
+        or count(distinct phone) > 1
+    )
+),
+
 shared as (
-    select * from records
-    where cccd in (select cccd from records group by cccd having count(*) > 1)
+    select * from records where cccd in (select cccd from flagged)
 ),
 
 long as (
