@@ -41,6 +41,15 @@ def current_commune(code: str) -> str | None:
     return None
 
 
+def is_split(code: str) -> bool:
+    """A retired code whose commune was divided over several current communes (and is not a current code)."""
+    return code not in current_codes() and len(old_code_targets().get(code, ())) > 1
+
+
+def split_dossier_count(landing: Path) -> int:
+    return sum(is_split(row["Mã xã"]) for row in valid_dossier_rows(landing))
+
+
 def _date(text: str):
     return datetime.strptime(text, "%d/%m/%Y").date() if text else None
 
