@@ -34,7 +34,10 @@ left join {{ ref('int_commune_code_map') }} as commune_map
     {{ ns.sql }}
 {%- endmacro %}
 
-{# Units as instruments write them (µg/m3, ug/m³, mg/l) compare equal after this. #}
+{# Units as instruments write them (µg/m3, ug/m³, mg/l; pH as 'pH', '-' or blank) compare equal after this. #}
 {% macro unit_key(expr) -%}
-    replace(replace(replace(lower(trim({{ expr }})), 'µ', 'u'), 'μ', 'u'), '³', '3')
+    case
+        when coalesce(lower(trim({{ expr }})), '') in ('ph', '-', '') then '-'
+        else replace(replace(replace(lower(trim({{ expr }})), 'µ', 'u'), 'μ', 'u'), '³', '3')
+    end
 {%- endmacro %}

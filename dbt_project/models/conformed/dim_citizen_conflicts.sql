@@ -1,6 +1,6 @@
 -- Citizens whose departments disagree, reported instead of silently resolved: one row per CCCD and attribute
 -- where at least two sources hold different non-null values. survivor_value is what dim_citizen kept.
--- Communes are compared only between departments whose commune is residence evidence (not dossiers, see
+-- Communes are compared only between departments whose commune is residence evidence (registry, social insurance; see
 -- int_citizen_source_records). 'cccd_digits' is what the CCCD itself encodes (sex/century digit, birth year),
 -- checked against the surviving sex and date of birth. Personal data: conformed schema only.
 with records as (

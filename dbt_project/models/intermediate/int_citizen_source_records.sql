@@ -2,7 +2,8 @@
 -- Departments rank: population registry (1) wins; social insurance (2), dossier applicants (3) and health visits
 -- (4) only fill what it lacks. Within a department the latest record speaks for it.
 -- is_residence_evidence: whether the department's commune says where the citizen lives. A dossier's commune is
--- where it was filed, so it fills a missing commune but is not held against the registry as a conflict.
+-- where it was filed and a health station visit only suggests residence, so both fill a missing commune but are not
+-- held against the registry as conflicts (registry vs social insurance are).
 -- Personal data: stays in intermediate/conformed, never raw in a mart.
 {%- set social_insurance = planned_source_enabled('social_insurance') %}
 {%- set health_visits = planned_sources_enabled(['health_visits', 'health_facilities']) %}
@@ -63,7 +64,7 @@ health_visits as (
     select
         visits.patient_cccd as cccd,
         'health_visits' as source,
-        true as is_residence_evidence,
+        false as is_residence_evidence,
         4 as source_rank,
         null::varchar as full_name,
         null::date as date_of_birth,
