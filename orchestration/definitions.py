@@ -7,16 +7,24 @@ from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.publish_assets import published_dossier_on_time
 from orchestration.quality_checks import quality_checks
+from orchestration.alerts import alert_on_run_failure
+from orchestration.resources import WarehouseDbtResource
+from orchestration.schedules import (TRANSIENT_RETRY, WAREHOUSE_WRITER_TAGS, freshness_checks, freshness_sensor,
+                                     nightly_warehouse_refresh)
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.checks(*freshness_checks),  # freshness: own sensor
     description="Ingest landed extracts, rebuild silver, run dbt and every quality gate.",
+    tags=WAREHOUSE_WRITER_TAGS,
+    op_retry_policy=TRANSIENT_RETRY,
 )
 
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time],
-    asset_checks=quality_checks,
+    asset_checks=[*quality_checks, *freshness_checks],
     jobs=[warehouse_refresh],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    schedules=[nightly_warehouse_refresh],
+    sensors=[alert_on_run_failure, freshness_sensor],
+    resources={"dbt": WarehouseDbtResource(project_dir=dbt_project)},
 )
