@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 from dagster import Failure, MetadataValue
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 from ingestion.lake import Lake
 
@@ -56,11 +56,24 @@ def warehouse_lock_error(path: Path) -> Failure | None:
         )
 
 
+class _DbtInvocationWithoutRetries(DbtCliInvocation):
+    """dbt's own errors (bad SQL, failed dbt tests) are deterministic: a retry would only delay the alert."""
+
+    def get_error(self) -> Exception | None:
+        error = super().get_error()
+        if isinstance(error, Failure):
+            error.allow_retries = False
+        return error
+
+
 class WarehouseDbtResource(DbtCliResource):
-    """DbtCliResource that refuses to start dbt while another process holds the DuckDB file."""
+    """DbtCliResource that refuses to start dbt while another process holds the DuckDB file, and whose dbt
+    errors are not retried by the job's RetryPolicy (which is meant for transient failures)."""
 
     def cli(self, args, **kwargs):
         failure = warehouse_lock_error(Lake.from_env().warehouse)
         if failure is not None:
             raise failure
-        return super().cli(args, **kwargs)
+        invocation = super().cli(args, **kwargs)
+        invocation.__class__ = _DbtInvocationWithoutRetries
+        return invocation

@@ -37,12 +37,13 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 # concurrency.runs.tag_concurrency_limits): DuckDB allows one writer per file.
 WAREHOUSE_WRITER_TAGS = {"warehouse/duckdb": "writer"}
 
-# Transient failures (an NFS/S3 hiccup, a file still being copied, dbt's subprocess killed) get retried with
-# backoff. Deterministic ones are not: blocking GX gates fail as framework errors, and the DuckDB lock check raises
-# Failure(allow_retries=False). TN_STEP_RETRIES / TN_RETRY_DELAY_S tune it per deployment.
+# Transient failures (an NFS/S3 hiccup, a landing file still being copied) get retried with backoff.
+# Deterministic ones are not: failed blocking GX gates are framework errors, and dbt errors and the DuckDB lock
+# check raise Failure(allow_retries=False) (orchestration/resources.py). TN_STEP_RETRIES / TN_RETRY_DELAY_S tune
+# it per deployment.
 TRANSIENT_RETRY = RetryPolicy(
     max_retries=int(os.environ.get("TN_STEP_RETRIES", "2")),
-    delay=float(os.environ.get("TN_RETRY_DELAY_S", "20")),
+    delay=float(os.environ.get("TN_RETRY_DELAY_S", "15")),
     backoff=Backoff.EXPONENTIAL,
     jitter=Jitter.PLUS_MINUS,
 )
@@ -98,8 +99,12 @@ def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
     changed = changed_sources(context, Lake.from_env())
     if not changed:
         return SkipReason("No source landed new extracts since its last load; nothing to refresh.")
+    graph = context.repository_def.asset_graph
     roots = [AssetKey(["bronze", name]) for name in changed]
-    keys = AssetSelection.assets(*roots).downstream().resolve(context.repository_def.asset_graph)
+    keys = AssetSelection.assets(*roots).downstream().resolve(graph)
+    # what those need and never built (first night: seeds, dimensions) joins the run
+    upstream = AssetSelection.assets(*keys).upstream().resolve(graph) - keys
+    keys |= {key for key in upstream if _last_materialized(context, key) is None}
     tick = context.scheduled_execution_time or datetime.now()
     return RunRequest(
         run_key=f"nightly-{tick:%Y-%m-%d}",
