@@ -15,6 +15,7 @@ job, the landing sensor) loads every new file and records a materialization for 
 from datetime import date, timedelta
 
 import polars as pl
+from deltalake import DeltaTable
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -70,7 +71,7 @@ def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
         return []
     bronze_path = lake.bronze(source.name)
     in_bronze = {}
-    if (bronze_path / "_delta_log").exists():
+    if DeltaTable.is_deltatable(str(bronze_path)):
         counts = pl.scan_delta(str(bronze_path)).group_by("_file_hash").agg(n=pl.len()).collect()
         in_bronze = dict(zip(counts["_file_hash"], counts["n"]))
     quarantined = quarantined_counts(lake.quarantine, source.name).filter(pl.col("stage") == "read")
