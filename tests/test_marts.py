@@ -38,8 +38,11 @@ ANALYST_QUERY = """
 
 def _land_old_code_dossiers(lake: Lake) -> None:
     """A second dossier extract from a department still on pre-2025 commune codes."""
-    first = sorted((lake.landing / "dossiers").glob("*.csv"))[-1]
-    rows = pl.read_csv(first, infer_schema_length=0).head(len(OLD_CODES) * 12)
+    extracts = sorted((lake.landing / "dossiers").glob("*.csv"))  # one per day: a single day is too small
+    rows = (pl.concat([pl.read_csv(path, infer_schema_length=0) for path in extracts])
+            .filter(pl.col("Ngày tiếp nhận").is_not_null(),  # the generator's deliberately bad rows: quarantined
+                    pl.col("Số CCCD người nộp").is_null() | pl.col("Số CCCD người nộp").str.contains(r"^\d{12}$"))
+            .head(len(OLD_CODES) * 12))
     codes = pl.Series([code for code in OLD_CODES for _ in range(12)])
     rows.with_columns(("OLD-" + pl.col("Mã hồ sơ")).alias("Mã hồ sơ"), codes.alias("Mã xã")).write_csv(
         lake.landing / "dossiers" / "dossiers_legacy_codes.csv")
