@@ -15,7 +15,6 @@ job, the landing sensor) loads every new file and records a materialization for 
 from datetime import date, timedelta
 
 import polars as pl
-from deltalake import DeltaTable
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -33,6 +32,8 @@ from dagster import (
     TableSchema,
     asset,
 )
+
+from deltalake import DeltaTable
 
 from ingestion.bronze import BronzeLoad, load_bronze
 from ingestion.catalog import Source, load_catalog
