@@ -89,7 +89,9 @@ def main() -> int:
     work = (args.work or ROOT / "bench" / "work" / args.scale).resolve()
     landing_src, lake, floor_out = work / "landing", work / "lake", work / "floor"
     work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # dagster-dbt finds `dbt` on PATH: put this interpreter's bin/ first (uv run does; a bare .venv/bin/python doesn't)
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "scale": args.scale,
                     "note": args.note, "git": _git(), "cpus": os.cpu_count(), "targets": TARGETS}
 
