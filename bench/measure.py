@@ -54,21 +54,24 @@ class Measured:
     peak_tree_rss_bytes: int
     max_single_rss_bytes: int
     returncode: int
+    peak_at: float = 0.0  # epoch seconds of the peak, to find the step that was running
 
 
 def run_measured(command: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> Measured:
     """Run `command`, polling its process tree's RSS; stdout/stderr go to `log_path`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak = 0
+    peak, peak_at = 0, 0.0
     with log_path.open("w") as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
         stop = threading.Event()
 
         def poll() -> None:
-            nonlocal peak
+            nonlocal peak, peak_at
             while not stop.is_set():
-                peak = max(peak, tree_rss(process.pid))
+                rss = tree_rss(process.pid)
+                if rss > peak:
+                    peak, peak_at = rss, time.time()
                 stop.wait(0.1)
 
         poller = threading.Thread(target=poll, daemon=True)
@@ -78,7 +81,7 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path, log_path: P
         stop.set()
         poller.join()
     single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return Measured(wall, peak, single if single > before * 1024 else 0, returncode)
+    return Measured(wall, peak, single if single > before * 1024 else 0, returncode, peak_at)
 
 
 def machine_load() -> dict:

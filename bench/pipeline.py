@@ -55,7 +55,7 @@ def step_stats(instance: DagsterInstance, run_id: str) -> list[dict]:
                     break
     out = []
     for step in steps.values():
-        start, end = step.pop("start", None), step.pop("end", None)
+        start, end = step.get("start"), step.get("end")
         seconds = (end - start) if start and end else None
         step["seconds"] = round(seconds, 3) if seconds is not None else None
         step["rows_per_second"] = round(step["rows"] / seconds) if step["rows"] and seconds else None

@@ -46,11 +46,17 @@ def _stage(name: str, command: list[str], env: dict, work: Path) -> tuple[Measur
     return measured, load
 
 
+def _steps_at(steps: list[dict], when: float) -> list[str]:
+    return [s["step"] for s in steps if s.get("start") and s.get("end") and s["start"] <= when <= s["end"] + 0.5]
+
+
 def _summary(measured: Measured, load: dict, detail: dict | None = None) -> dict:
+    detail = detail or {}
     return {"wall_seconds": round(measured.wall_seconds, 2),
             "peak_tree_rss_gib": round(measured.peak_tree_rss_bytes / GIB, 3),
+            "peak_rss_during_steps": _steps_at(detail.get("steps", []), measured.peak_at),
             "max_single_process_rss_gib": round(measured.max_single_rss_bytes / GIB, 3),
-            "exit_code": measured.returncode, "machine_at_start": load, **(detail or {})}
+            "exit_code": measured.returncode, "machine_at_start": load, **detail}
 
 
 def _git() -> dict:
@@ -172,6 +178,8 @@ def main() -> int:
           + (f"incremental/full = {result['incremental_over_full']:.2%} (target < 5%)"
              if "incremental" in result else ""))
     for stage in ("full", "incremental"):
+        if stage in result:
+            print(f"{stage}: peak RSS while running {result[stage]['peak_rss_during_steps'] or '(between steps)'}")
         if result.get(stage, {}).get("steps"):
             _print_steps(stage, result[stage]["steps"], args.top)
         if result.get(stage, {}).get("failed_checks"):
