@@ -2,7 +2,7 @@
 UV ?= python3 -m uv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample dbt-docs clean
+.PHONY: setup run test ui sample dbt-docs clean bench
 
 setup:
 	python3 -m pip install -q uv && $(UV) sync --frozen
@@ -24,3 +24,7 @@ dbt-docs: setup
 
 clean:
 	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/ingestion_log lake/published lake/warehouse.duckdb* .dagster_home
+
+# Province-scale benchmark against the floor (bench/run.py); BENCH_ARGS="--reuse-landing" keeps a generated landing zone.
+bench: setup
+	$(UV) run --frozen python -m bench.run --scale $(or $(BENCH_SCALE),province) $(BENCH_ARGS)

@@ -297,7 +297,7 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
         build.inserted_rows, build.updated_rows = inserted.height, updated.height
         if log_path is not None:
             _log_silver(source, log_path, checked, rejected, inserted, updated, build.mode)
-        build.files_applied = sorted(set(checked["_source_file"]))
+        build.files_applied = sorted(checked["_source_file"].unique().to_list())  # no per-row Python
 
     reasons = _reasons(quarantine_path, source)
     build.reasons = reasons

@@ -1,7 +1,9 @@
 """The dbt project as Dagster assets: sources join the silver assets, models and dbt tests appear in the graph."""
 
 import os
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -45,4 +47,18 @@ class WarehouseTranslator(DagsterDbtTranslator):
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     # dbt runs in dbt_project/; hand it the lake's absolute path so a relative TN_LAKE_DIR still means the same place.
     os.environ["TN_LAKE_DIR"] = str(Lake.from_env().root)
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context)
+    yield from invocation.stream()
+    _keep_partial_parse(invocation.target_path)
+
+
+def _keep_partial_parse(run_target: Path) -> None:
+    """Hand this run's partial-parse state back to the project's target/, which dagster-dbt copies into the next
+    run: otherwise every run re-parses the whole project ("profile has changed": the state from `dbt parse` at
+    import time was made with another TN_LAKE_DIR), a fixed few seconds per refresh."""
+    built = run_target / "partial_parse.msgpack"
+    if built.exists():
+        target = DBT_PROJECT_DIR / dbt_project.target_path  # `target` unless configured absolute
+        staged = target / f".partial_parse.{os.getpid()}.tmp"
+        shutil.copyfile(built, staged)
+        os.replace(staged, target / "partial_parse.msgpack")

@@ -169,8 +169,11 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
     def bronze(context: AssetExecutionContext):
         lake = Lake.from_env()
         day = _partition_date(context) if partitioned else None
-        load = load_bronze(source, lake.landing, lake.bronze(source.name), log=context.log.info,
+        lines: list[str] = []  # one log event for the load, not one per file (1,000+ daily files at province scale)
+        load = load_bronze(source, lake.landing, lake.bronze(source.name), log=lines.append,
                            quarantine_path=lake.quarantine, log_path=lake.ingestion_log, partition_date=day)
+        if lines:
+            context.log.info("\n".join(lines))
         context.log.info(f"{source.name}: {len(load.files_new)} new file(s), {load.rows_written:,} rows appended, "
                          f"{len(load.files_skipped)} already ingested, {len(load.files_failed)} quarantined whole")
         for failure in load.files_failed:

@@ -39,11 +39,18 @@ def resolvable_commune_codes() -> frozenset[str]:
     return frozenset(reference.current_units()["commune_code"].to_list()) | frozenset(mapping["old_commune_code"])
 
 
-def _master_values(lake: Lake, source: Source, column: Column) -> set[str] | None:
+@lru_cache(maxsize=2)
+def _registry_cccd(path: str, version: int) -> pl.Series:
+    """The population registry's CCCDs as one Series, read once per registry version (not once per column)."""
+    return pl.scan_delta(path).select("cccd").collect()["cccd"]
+
+
+def _master_values(lake: Lake, source: Source, column: Column) -> set[str] | pl.Series | None:
     if column.name in MASTER_DATA:
         return MASTER_DATA[column.name](lake)
     if semantic_kind(column) == "cccd" and source.name != CITIZEN_REGISTRY and _is_delta(lake.silver(CITIZEN_REGISTRY)):
-        return set(pl.scan_delta(str(lake.silver(CITIZEN_REGISTRY))).select("cccd").collect()["cccd"])
+        path = str(lake.silver(CITIZEN_REGISTRY))
+        return _registry_cccd(path, DeltaTable(path).version())
     return None
 
 
@@ -51,8 +58,9 @@ def _unified(lake: Lake, source: Source, silver: pl.LazyFrame) -> tuple[int, int
     checks = []
     for column in source.columns:
         known = resolvable_commune_codes() if column.reference == "commune" else _master_values(lake, source, column)
-        if known is not None:
-            checks.append((column.name, list(known)))
+        if known is not None:  # a Series: no Python list of millions of values to convert per column
+            checks.append((column.name, known if isinstance(known, pl.Series)
+                           else pl.Series(sorted(known), dtype=pl.String)))
     if not checks:
         return 0, 0
     totals = silver.select(
@@ -123,10 +131,11 @@ def gather(lake: Lake, catalog: dict[str, Source], as_of: datetime,
             bronze = pl.scan_delta(str(bronze_path))
             required = [c.name for c in source.columns if c.required]
             filled = [(pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")).sum().alias(c) for c in required]
+            # One scan: counts, fill and distinct rows together (n_unique of the row struct = rows after unique()).
             stats = bronze.select(pl.len().alias("_rows"), pl.col("_ingested_at").max().alias("_newest"),
+                                  pl.struct(source.column_names).n_unique().alias("_distinct"),
                                   *filled).collect().row(0, named=True)
-            distinct = bronze.select(source.column_names).unique().select(pl.len()).collect().item()
-            base.update(bronze_rows=stats["_rows"], duplicate_rows=stats["_rows"] - distinct,
+            base.update(bronze_rows=stats["_rows"], duplicate_rows=stats["_rows"] - stats["_distinct"],
                         required_cells=stats["_rows"] * len(required),
                         required_filled=sum(stats[c] for c in required), newest_data_at=stats["_newest"])
         if quarantine is not None:
