@@ -24,3 +24,4 @@ dbt-docs: setup
 
 clean:
 	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/ingestion_log lake/published lake/warehouse.duckdb* .dagster_home
+	rm -rf lake/shared_marts.duckdb* lake/open_data
