@@ -14,7 +14,7 @@ test: setup
 	$(UV) run --frozen pytest
 
 ui: setup
-	mkdir -p $(DAGSTER_HOME) && $(UV) run --frozen dagster dev -w workspace.yaml
+	$(UV) run --frozen python -m orchestration.instance && $(UV) run --frozen dagster dev -w workspace.yaml
 
 sample: setup
 	$(UV) run --frozen python -m ingestion.sample_data --scale small

@@ -1,36 +1,74 @@
-"""Where the lake lives. One environment variable moves it; nothing else in the code names a path."""
+"""Where the lake lives. Environment variables move it; nothing else in the code names a path.
+
+Embedded default: everything under `lake/` (or `TN_LAKE_DIR`). Production: set `TN_LAKE_URI` (e.g.
+`s3://tn-lake/warehouse`) and the Delta tables (bronze, silver, quarantine) live on S3-compatible object storage,
+reached with the `storage_options` below, built only from environment variables (credentials never in the repo).
+The landing zone, the DuckDB file and published exports stay under `TN_LAKE_DIR` on the machine that runs them.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Environment variable → deltalake/object_store option. Unset variables are left out.
+STORAGE_ENV = {
+    "AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN": "AWS_SESSION_TOKEN",
+    "AWS_REGION": "AWS_REGION",
+    "AWS_ENDPOINT_URL": "AWS_ENDPOINT_URL",
+    "AWS_ALLOW_HTTP": "AWS_ALLOW_HTTP",
+    "AWS_S3_ALLOW_UNSAFE_RENAME": "AWS_S3_ALLOW_UNSAFE_RENAME",
+    "AWS_CONDITIONAL_PUT": "conditional_put",
+}
+
+
+def storage_options_from_env(environ=os.environ) -> dict[str, str]:
+    options = {option: environ[var] for var, option in STORAGE_ENV.items() if environ.get(var)}
+    endpoint = options.get("AWS_ENDPOINT_URL", "")
+    if endpoint.startswith("http://"):
+        options.setdefault("AWS_ALLOW_HTTP", "true")  # a local S3-compatible server (MinIO, moto) speaks plain HTTP
+    return options
 
 
 @dataclass(frozen=True)
 class Lake:
     root: Path
+    uri: str | None = None  # object-storage root for the Delta tables (TN_LAKE_URI); None: under `root`
+    storage_options: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_env(cls) -> "Lake":
-        """`TN_LAKE_DIR` overrides the embedded default `lake/` beside the project."""
-        return cls(Path(os.environ.get("TN_LAKE_DIR", PROJECT_ROOT / "lake")).resolve())
+        """`TN_LAKE_DIR` overrides the embedded default `lake/`; `TN_LAKE_URI` puts the Delta tables on S3."""
+        root = Path(os.environ.get("TN_LAKE_DIR", PROJECT_ROOT / "lake")).resolve()
+        uri = os.environ.get("TN_LAKE_URI", "").rstrip("/") or None
+        return cls(root, uri, storage_options_from_env() if uri else {})
+
+    @property
+    def is_remote(self) -> bool:
+        return self.uri is not None
+
+    def _table(self, *parts: str) -> Path | str:
+        """A Delta table's location: a local Path, or a URI string on object storage (`str()` works on both)."""
+        return "/".join([self.uri, *parts]) if self.uri else self.root.joinpath(*parts)
 
     @property
     def landing(self) -> Path:
         return self.root / "landing"
 
-    def bronze(self, source: str) -> Path:
-        return self.root / "bronze" / source
+    def bronze(self, source: str) -> Path | str:
+        return self._table("bronze", source)
 
-    def silver(self, source: str) -> Path:
-        return self.root / "silver" / source
+    def silver(self, source: str) -> Path | str:
+        return self._table("silver", source)
 
     @property
-    def quarantine(self) -> Path:
-        return self.root / "quarantine"
+    def quarantine(self) -> Path | str:
+        return self._table("quarantine")
 
     @property
     def ingestion_log(self) -> Path:

@@ -280,8 +280,9 @@ def make_health_visits(rng: np.random.Generator, n: int, citizens_cccd: np.ndarr
                        end: date) -> pl.DataFrame:
     start = end - timedelta(days=DAYS_COVERED - 1)
     day = rng.integers(0, DAYS_COVERED, n)
-    patient = np.where(rng.random(n) < 0.92, citizens_cccd[rng.integers(0, len(citizens_cccd), n)],
-                       np.char.add("0", _digits(rng, n, 11)))
+    # Patients from outside the registry (other provinces, visitors) still hold real CCCDs.
+    outsiders = _cccd(rng, n, rng.integers(1940, 2020, n), rng.random(n) < 0.5)
+    patient = np.where(rng.random(n) < 0.92, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], outsiders)
     serial = (start - date(1899, 12, 30)).days + day
     frame = pl.DataFrame({"day": day, "serial": serial, "cost": rng.lognormal(12.5, 1.1, n).round(-3),
                           "excel": rng.random(n) < 0.3})
@@ -359,7 +360,9 @@ def make_social_insurance(rng: np.random.Generator, n: int, citizens: pl.DataFra
         "employer_tax_code": _nullify(tax_codes[rng.integers(0, len(tax_codes), n)], rng.random(n) >= 0.85),
         "commune_code": person["commune_code"],
         "start_date": frame.select(start_day).to_series(),
-        "end_date": frame.select(pl.when(pl.col("ended")).then(_days(start, pl.col("d") + pl.col("len")))).to_series(),
+        # A period that has ended ended before the extract was taken.
+        "end_date": frame.select(pl.when(pl.col("ended")).then(
+            _days(start, pl.min_horizontal(pl.col("d") + pl.col("len"), (end - start).days)))).to_series(),
         "monthly_salary_vnd": frame.select(_vi_number(pl.col("salary"))).to_series(),
     }).unique("insurance_number", keep="first", maintain_order=True)
 

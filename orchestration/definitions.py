@@ -1,27 +1,33 @@
 """The code location `workspace.yaml` loads: assets from extracts to marts, their checks, and the refresh job."""
 
 from dagster import AssetSelection, Definitions, define_asset_job
-from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.publish_assets import published_dossier_on_time
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
+from orchestration.resources import WarehouseDbtResource
+from orchestration.schedules import (TRANSIENT_RETRY, WAREHOUSE_WRITER_TAGS, freshness_checks, freshness_sensor,
+                                     nightly_warehouse_refresh)
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 from orchestration.shared_outputs import shared_assets, shared_checks
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AssetSelection.checks(*freshness_checks),  # freshness: own sensor
     description="Ingest landed extracts, rebuild silver, run dbt and every quality gate.",
+    tags=WAREHOUSE_WRITER_TAGS,
+    op_retry_policy=TRANSIENT_RETRY,
 )
 
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time, *quality_assets,
             *shared_assets],
-    asset_checks=[*quality_checks, *shared_checks],
+    asset_checks=[*quality_checks, *freshness_checks, *shared_checks],
     jobs=[warehouse_refresh, ingest_landed_files],
-    sensors=[landing_zone_sensor],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    schedules=[nightly_warehouse_refresh],
+    sensors=[landing_zone_sensor, alert_on_run_failure, freshness_sensor],
+    resources={"dbt": WarehouseDbtResource(project_dir=dbt_project)},
 )

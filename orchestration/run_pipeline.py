@@ -23,6 +23,10 @@ def _dagster_instance():
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     from dagster import DagsterInstance
 
+    from orchestration.instance import prepare_dagster_home
+
+    prepare_dagster_home()  # dagster.yaml from deploy/ (PostgreSQL when TN_DAGSTER_PG_URL is set)
+
     return DagsterInstance.get()
 
 

@@ -12,6 +12,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -24,9 +25,10 @@ from orchestration.quality_scorecard import SCORECARD
 from orchestration.sharing.config import load_config
 from orchestration.sharing.open_data import export_open_data
 from orchestration.sharing.pii_scan import scan
-from orchestration.sharing.pseudonym import KEY_VARIABLE, key_from_env
+from orchestration.sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
 from orchestration.sharing.shared_file import (
     WAREHOUSE_ALIAS,
+    PersonalDataLeak,
     build_shared_file,
     needles_from_warehouse,
     warehouse_tables,
@@ -53,9 +55,11 @@ def _upstream_keys() -> list[AssetKey]:
                 "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
 )
 def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
-    key = key_from_env()  # raises PseudonymKeyError naming TN_PSEUDONYM_KEY
     lake = Lake.from_env()
-    outcome = build_shared_file(lake, load_config(), key)
+    try:
+        outcome = build_shared_file(lake, load_config(), key_from_env())
+    except (PseudonymKeyError, PersonalDataLeak) as refusal:  # deterministic: retrying cannot help
+        raise Failure(description=str(refusal), allow_retries=False) from refusal
     for skipped in outcome.skipped:
         context.log.warning(f"configured shared table {skipped['table']} skipped: none of "
                             f"{skipped['looked_for']} is in the warehouse")

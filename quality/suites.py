@@ -23,6 +23,9 @@ from quality.expectations import ExpectColumnValuesToBeKnownCommuneCode, ExpectC
 WARNING = "warning"
 # A department may send a few codes we cannot place; past this share the extract is wrong, not the rows.
 MAX_UNKNOWN_COMMUNE_SHARE = 0.05
+# Identifier and date rules the contract does not enforce row by row: a few bad values are reported (warning);
+# past this share the extract is wrong and the gate blocks.
+MAX_INVALID_SHARE = 0.01
 # Bronze keeps raw rows (silver quarantines the incomplete ones); past this share the extract itself is broken.
 MAX_MISSING_REQUIRED_SHARE = 0.05
 
@@ -52,24 +55,26 @@ def cccd_pattern() -> str:
     return rf"^0(?:{'|'.join(provinces)})\d{{9}}$"
 
 
-def _semantic_expectation(column: Column, kind: str, severity: str | None):
-    extra = {"severity": severity} if severity else {}
+def _semantic_expectation(column: Column, kind: str, severity: str | None, mostly: float = 1.0):
+    extra = {"severity": severity, "mostly": mostly} if severity else {"mostly": mostly}
+    every = "_all" if severity else ""  # the warning twin that reports any bad value
     if kind == "cccd":
         return gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=cccd_pattern(),
-                                                  meta=_meta("cccd", "validity"), **extra)
+                                                  meta=_meta(f"cccd{every}", "validity"), **extra)
     if kind == "tax_code":
-        return ExpectColumnValuesToBeValidVnTaxCode(column=column.name, meta=_meta("tax_code", "validity"), **extra)
+        return ExpectColumnValuesToBeValidVnTaxCode(column=column.name, meta=_meta(f"tax_code{every}", "validity"), **extra)
     return gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=VN_MOBILE_PATTERN,
-                                              meta=_meta("vn_mobile", "validity"), **extra)
+                                              meta=_meta(f"vn_mobile{every}", "validity"), **extra)
 
 
-def _date_range(column: Column, today: date):
+def _date_range(column: Column, today: date, mostly: float = 1.0, severity: str | None = None):
     """Plausible dates: not before 1900; birth dates not in the future, other dates at most two years ahead."""
     latest = today if "birth" in column.name else today + FUTURE_HORIZON
     # datetime bounds compare with DATE and TIMESTAMP columns alike, in SQL and in pandas.
     low, high = datetime.combine(EARLIEST_DATE, datetime.min.time()), datetime.combine(latest, datetime.max.time())
-    return gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=low, max_value=high,
-                                             meta=_meta("date_range", "validity"))
+    extra = {"severity": severity} if severity else {}
+    return gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=low, max_value=high, mostly=mostly,
+                                             meta=_meta("date_range_all" if severity else "date_range", "validity"), **extra)
 
 
 def bronze_suite(source: Source) -> list:
@@ -103,7 +108,8 @@ def silver_suite(source: Source, today: date | None = None) -> list:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name,
                                                                   meta=_meta("required", "completeness")))
         if kind and column.type == "string":
-            expectations.append(_semantic_expectation(column, kind, None))
+            expectations.append(_semantic_expectation(column, kind, None, mostly=1 - MAX_INVALID_SHARE))
+            expectations.append(_semantic_expectation(column, kind, WARNING))
         elif column.pattern:
             expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=column.pattern,
                                                                    meta=_meta("pattern", "validity")))
@@ -111,7 +117,8 @@ def silver_suite(source: Source, today: date | None = None) -> list:
             expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.allowed),
                                                                 meta=_meta("allowed", "validity")))
         if column.type in ("date", "datetime"):
-            expectations.append(_date_range(column, today))
+            expectations.append(_date_range(column, today, mostly=1 - MAX_INVALID_SHARE))
+            expectations.append(_date_range(column, today, severity=WARNING))
         if column.reference == "commune":
             expectations.append(ExpectColumnValuesToBeKnownCommuneCode(
                 column=column.name, mostly=1 - MAX_UNKNOWN_COMMUNE_SHARE, meta=_meta("commune_known", "consistency")))

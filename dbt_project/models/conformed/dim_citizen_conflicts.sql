@@ -1,0 +1,68 @@
+-- Citizens whose departments disagree, reported instead of silently resolved: one row per CCCD and attribute
+-- where at least two sources hold different non-null values. survivor_value is what dim_citizen kept.
+-- Communes are compared only between departments whose commune is residence evidence (registry, social insurance; see
+-- int_citizen_source_records). 'cccd_digits' is what the CCCD itself encodes (sex/century digit, birth year),
+-- checked against the surviving sex and date of birth. Personal data: conformed schema only.
+with records as (
+    select * from {{ ref('int_citizen_source_records') }}
+),
+
+-- One pass finds the CCCDs with any disagreement; only their records are unpivoted below.
+flagged as (
+    select cccd
+    from records
+    group by cccd
+    having count(*) > 1 and (
+        count(distinct full_name) > 1
+        or count(distinct date_of_birth) > 1
+        or count(distinct sex) > 1
+        or count(distinct current_commune_code) filter (where is_residence_evidence) > 1
+        or count(distinct phone) > 1
+    )
+),
+
+shared as (
+    select * from records where cccd in (select cccd from flagged)
+),
+
+long as (
+    select cccd, source, source_rank, 'full_name' as attribute, full_name as value from shared
+    union all select cccd, source, source_rank, 'date_of_birth', cast(date_of_birth as varchar) from shared
+    union all select cccd, source, source_rank, 'sex', sex from shared
+    union all
+    select cccd, source, source_rank, 'commune', current_commune_code from shared where is_residence_evidence
+    union all select cccd, source, source_rank, 'phone', phone from shared
+),
+
+across_departments as (
+    select
+        cccd,
+        attribute,
+        arg_min(value, source_rank) as survivor_value,
+        count(distinct value) as distinct_values,
+        list(source || ': ' || value order by source_rank, source) as values_by_source
+    from long
+    where value is not null
+    group by cccd, attribute
+    having count(distinct value) > 1
+),
+
+citizens as (
+    select cccd, sex, cccd_sex, year(date_of_birth) as birth_year, cccd_birth_year
+    from {{ ref('dim_citizen') }}
+)
+
+select * from across_departments
+
+union all
+
+select cccd, 'sex_vs_cccd_digits', sex, 2, ['population_registry: ' || sex, 'cccd_digits: ' || cccd_sex]
+from citizens
+where sex <> cccd_sex
+
+union all
+
+select cccd, 'birth_year_vs_cccd_digits', cast(birth_year as varchar), 2,
+    ['population_registry: ' || birth_year, 'cccd_digits: ' || cccd_birth_year]
+from citizens
+where birth_year <> cccd_birth_year

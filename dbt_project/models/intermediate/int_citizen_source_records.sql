@@ -1,0 +1,93 @@
+-- What each department says about a citizen, one row per CCCD and department, for survivorship and conflicts.
+-- Departments rank: population registry (1) wins; social insurance (2), dossier applicants (3) and health visits
+-- (4) only fill what it lacks. Within a department the latest record speaks for it.
+-- is_residence_evidence: whether the department's commune says where the citizen lives. A dossier's commune is
+-- where it was filed and a health station visit only suggests residence, so both fill a missing commune but are not
+-- held against the registry as conflicts (registry vs social insurance are).
+-- Personal data: stays in intermediate/conformed, never raw in a mart.
+{%- set social_insurance = planned_source_enabled('social_insurance') %}
+{%- set health_visits = planned_sources_enabled(['health_visits', 'health_facilities']) %}
+with registry as (
+    select
+        cccd,
+        'population_registry' as source,
+        true as is_residence_evidence,
+        1 as source_rank,
+        full_name,
+        date_of_birth,
+        sex,
+        current_commune_code,
+        phone,
+        cast(ingested_at as date) as observed_on
+    from {{ ref('stg_citizens') }}
+),
+
+{% if social_insurance %}
+social_insurance as (
+    select
+        citizen_cccd as cccd,
+        'social_insurance' as source,
+        true as is_residence_evidence,
+        2 as source_rank,
+        null::varchar as full_name,
+        null::date as date_of_birth,
+        null::varchar as sex,
+        current_commune_code,
+        null::varchar as phone,
+        start_date as observed_on
+    from {{ ref('stg_social_insurance') }}
+    qualify row_number() over (partition by citizen_cccd order by start_date desc, insurance_number desc) = 1
+),
+{% endif %}
+
+dossier_applicants as (
+    select
+        applicant_cccd as cccd,
+        'dossiers' as source,
+        false as is_residence_evidence,
+        3 as source_rank,
+        null::varchar as full_name,
+        null::date as date_of_birth,
+        null::varchar as sex,
+        current_commune_code,
+        null::varchar as phone,
+        received_date as observed_on
+    from {{ ref('stg_dossiers') }}
+    where applicant_cccd is not null
+    qualify row_number() over (partition by applicant_cccd order by received_date desc, dossier_id desc) = 1
+),
+
+{% if health_visits %}
+-- A visit to a commune health station (trạm y tế xã) is taken as a sign of residence in that commune; visits to
+-- hospitals and clinics say nothing about where the patient lives.
+health_visits as (
+    select
+        visits.patient_cccd as cccd,
+        'health_visits' as source,
+        false as is_residence_evidence,
+        4 as source_rank,
+        null::varchar as full_name,
+        null::date as date_of_birth,
+        null::varchar as sex,
+        case when facilities.facility_type = 'commune_health_station' then facilities.current_commune_code end
+            as current_commune_code,
+        null::varchar as phone,
+        visits.visit_date as observed_on
+    from {{ ref('stg_health_visits') }} as visits
+    left join {{ ref('stg_health_facilities') }} as facilities using (facility_code)
+    qualify row_number() over (
+        partition by visits.patient_cccd
+        order by (facilities.facility_type = 'commune_health_station') desc nulls last, visits.visit_date desc,
+            visits.visit_id desc
+    ) = 1
+),
+{% endif %}
+
+unioned as (
+    select * from registry
+    {% if social_insurance %}union all select * from social_insurance{% endif %}
+    union all select * from dossier_applicants
+    {% if health_visits %}union all select * from health_visits{% endif %}
+)
+
+select * from unioned

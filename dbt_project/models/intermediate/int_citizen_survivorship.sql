@@ -1,0 +1,21 @@
+-- One row per CCCD seen by any department, each attribute taken from the best-ranked department that has it
+-- (population registry first), with the department it came from. Feeds dim_citizen and the SCD2 snapshot.
+with records as (
+    select * from {{ ref('int_citizen_source_records') }}
+)
+
+select
+    cccd,
+    arg_min(full_name, source_rank) filter (where full_name is not null) as full_name,
+    arg_min(source, source_rank) filter (where full_name is not null) as full_name_source,
+    arg_min(date_of_birth, source_rank) filter (where date_of_birth is not null) as date_of_birth,
+    arg_min(sex, source_rank) filter (where sex is not null) as sex,
+    arg_min(current_commune_code, source_rank) filter (where current_commune_code is not null)
+        as current_commune_code,
+    arg_min(source, source_rank) filter (where current_commune_code is not null) as commune_source,
+    arg_min(phone, source_rank) filter (where phone is not null) as phone,
+    arg_min(source, source_rank) filter (where phone is not null) as phone_source,
+    bool_or(source = 'population_registry') as in_population_registry,
+    list(source order by source_rank) as sources
+from records
+group by cccd

@@ -1,0 +1,101 @@
+{%- set feedback = planned_source_enabled('feedback') %}
+{%- set environment = planned_source_enabled('environment_readings') %}
+{%- set enterprises = planned_source_enabled('enterprises') %}
+-- Headline KPIs of the province for the IOC's front page. Grain: one row per day, from the first dossier received
+-- to the latest date in the data. Dossiers: received, resolved (returned), on time, and the overdue backlog at the
+-- end of the day (received, not cancelled, not returned, past due). Feedback, environment and enterprise columns
+-- fill in once their sources land (null before). Registered population is today's registry count.
+with dossiers as (
+    select * from {{ ref('stg_dossiers') }}
+),
+
+days as (
+    select day::date as day
+    from unnest(generate_series(
+        (select min(received_date) from dossiers),
+        (select max(greatest(received_date, coalesce(returned_date, received_date))) from dossiers),
+        interval 1 day
+    )) as d(day)
+),
+
+received as (
+    select received_date as day, count(*) as dossiers_received from dossiers group by 1
+),
+
+resolved as (
+    select
+        returned_date as day,
+        count(*) as dossiers_resolved,
+        count(*) filter (where returned_date <= due_date) as dossiers_resolved_on_time
+    from dossiers
+    where status = 'resolved'
+    group by 1
+),
+
+-- A dossier is overdue on day d when due_date < d and it is still open on d (returned_date > d, or null): +1 on
+-- due_date + 1, -1 on returned_date; a running sum gives the backlog without a dossier × day join.
+overdue_events as (
+    select due_date + 1 as day, 1 as delta
+    from dossiers
+    where status <> 'cancelled' and (returned_date is null or returned_date > due_date + 1)
+    union all
+    select returned_date, -1
+    from dossiers
+    where status <> 'cancelled' and returned_date > due_date + 1
+),
+
+overdue as (
+    select day, sum(delta) as delta from overdue_events group by 1
+)
+
+{% if feedback %}
+, feedback as (
+    select
+        cast(submitted_at as date) as day,
+        count(*) as feedback_received,
+        count(*) filter (where status = 'resolved' and resolved_at > due_at) as feedback_resolved_late
+    from {{ ref('stg_feedback') }}
+    group by 1
+)
+{% endif %}
+
+{% if environment %}
+, environment as (
+    select day, count(*) filter (where is_exceedance) as environment_exceedances
+    from {{ ref('mart_environment_exceedances') }}
+    group by 1
+)
+{% endif %}
+
+select
+    days.day,
+    coalesce(received.dossiers_received, 0) as dossiers_received,
+    coalesce(resolved.dossiers_resolved, 0) as dossiers_resolved,
+    coalesce(resolved.dossiers_resolved_on_time, 0) as dossiers_resolved_on_time,
+    resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
+    coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
+        as dossiers_overdue_backlog,
+    {% if feedback %}
+    coalesce(feedback.feedback_received, 0) as feedback_received,
+    coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
+    {% else %}
+    null::bigint as feedback_received, null::bigint as feedback_resolved_late,
+    {% endif %}
+    {% if environment %}
+    coalesce(environment.environment_exceedances, 0) as environment_exceedances,
+    {% else %}
+    null::bigint as environment_exceedances,
+    {% endif %}
+    {% if enterprises %}
+    (select count(*) from {{ ref('dim_enterprise') }} where status = 'active') as active_enterprises,
+    {% else %}
+    null::bigint as active_enterprises,
+    {% endif %}
+    (select count(*) from {{ ref('dim_citizen') }} where in_population_registry) as registered_population
+from days
+left join received using (day)
+left join resolved using (day)
+left join overdue using (day)
+{% if feedback %}left join feedback using (day){% endif %}
+{% if environment %}left join environment using (day){% endif %}
+order by days.day

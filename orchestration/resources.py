@@ -1,0 +1,79 @@
+"""The dbt resource the warehouse runs with: dbt-duckdb, but only when the DuckDB file can be written.
+
+An analyst who keeps `lake/warehouse.duckdb` open (even read-only) holds a lock that makes dbt die deep in its
+adapter with a lock error. We open the file once for writing before dbt starts, and turn DuckDB's lock error into a
+failure that names the file and the process holding it, and says what to do. It is not retried: the analyst has to
+close their session first.
+"""
+
+import re
+from pathlib import Path
+
+import duckdb
+from dagster import Failure, MetadataValue
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+
+from ingestion.lake import Lake
+
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _process_owner(pid: int) -> str | None:
+    """The user running `pid` (Linux /proc), so the alert can say whose session to close."""
+    try:
+        uid = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if line.startswith("Uid:"))
+        import pwd
+
+        return pwd.getpwuid(int(uid)).pw_name
+    except (OSError, StopIteration, KeyError, ValueError):
+        return None
+
+
+def warehouse_lock_error(path: Path) -> Failure | None:
+    """None when `path` can be opened for writing now; else a Failure naming the file and the lock holder."""
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path)).close()
+        return None
+    except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            raise
+        holder = _HOLDER.search(str(error))
+        pid = int(holder["pid"]) if holder else None
+        who = (f"process {pid} ({holder['program']}"
+               + (f", user {owner}" if pid and (owner := _process_owner(pid)) else "") + ")") if holder \
+            else "another process"
+        return Failure(
+            description=(f"The warehouse file {path} is locked by {who}, so dbt cannot write it. "
+                         f"Ask whoever has it open (DuckDB CLI, Python, a BI tool) to close that session, "
+                         f"then re-run. Analysts can read the published Parquet files meanwhile."),
+            metadata={"warehouse_file": MetadataValue.path(str(path)), "lock_holder_pid": pid,
+                      "lock_holder_program": holder["program"] if holder else None,
+                      "duckdb_error": str(error)},
+            allow_retries=False,
+        )
+
+
+class _DbtInvocationWithoutRetries(DbtCliInvocation):
+    """dbt's own errors (bad SQL, failed dbt tests) are deterministic: a retry would only delay the alert."""
+
+    def get_error(self) -> Exception | None:
+        error = super().get_error()
+        if isinstance(error, Failure):
+            error.allow_retries = False
+        return error
+
+
+class WarehouseDbtResource(DbtCliResource):
+    """DbtCliResource that refuses to start dbt while another process holds the DuckDB file, and whose dbt
+    errors are not retried by the job's RetryPolicy (which is meant for transient failures)."""
+
+    def cli(self, args, **kwargs):
+        failure = warehouse_lock_error(Lake.from_env().warehouse)
+        if failure is not None:
+            raise failure
+        invocation = super().cli(args, **kwargs)
+        invocation.__class__ = _DbtInvocationWithoutRetries
+        return invocation

@@ -1,0 +1,113 @@
+"""When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; freshness
+checks from each source's SLA; retries for transient failures; one DuckDB writer at a time.
+
+Why a schedule and not declarative automation: the refresh is a batch the province plans around (extracts arrive
+during the day, the IOC reads marts in the morning), the blocking GX gates must run in the same run as what they
+guard, and a schedule's tick is visible and re-playable in the UI. The tick asks the instance which sources landed
+files since their last bronze materialization and requests only those sources and everything downstream of them,
+so a night with no new extracts skips (with a reason shown on the tick) instead of rebuilding the warehouse.
+"""
+
+import os
+from datetime import datetime, timedelta
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    Backoff,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Jitter,
+    RetryPolicy,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    build_last_update_freshness_checks,
+    build_sensor_for_freshness_checks,
+    schedule,
+)
+
+from ingestion.catalog import Source, load_catalog
+from ingestion.lake import Lake
+
+NIGHTLY_CRON = "0 1 * * *"
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+# Runs carrying this tag are limited to one at a time by the instance (deploy/dagster*.yaml,
+# concurrency.runs.tag_concurrency_limits): DuckDB allows one writer per file.
+WAREHOUSE_WRITER_TAGS = {"warehouse/duckdb": "writer"}
+
+# Transient failures (an NFS/S3 hiccup, a landing file still being copied) get retried with backoff.
+# Deterministic ones are not: failed blocking GX gates are framework errors, and dbt errors and the DuckDB lock
+# check raise Failure(allow_retries=False) (orchestration/resources.py). TN_STEP_RETRIES / TN_RETRY_DELAY_S tune
+# it per deployment.
+TRANSIENT_RETRY = RetryPolicy(
+    max_retries=int(os.environ.get("TN_STEP_RETRIES", "2")),
+    delay=float(os.environ.get("TN_RETRY_DELAY_S", "15")),
+    backoff=Backoff.EXPONENTIAL,
+    jitter=Jitter.PLUS_MINUS,
+)
+
+
+def _freshness_checks(source: Source):
+    """Silver must have been rebuilt within the source's SLA (`freshness_hours` in its contract)."""
+    return build_last_update_freshness_checks(
+        assets=[AssetKey(["silver", source.name])],
+        lower_bound_delta=timedelta(hours=source.freshness_hours),
+    )
+
+
+freshness_checks = [check for source in load_catalog().values() for check in _freshness_checks(source)]
+
+freshness_sensor = build_sensor_for_freshness_checks(
+    freshness_checks=freshness_checks,
+    minimum_interval_seconds=15 * 60,
+    name="silver_freshness_sensor",
+    default_status=DefaultSensorStatus.RUNNING,
+)
+
+
+def _last_materialized(context: ScheduleEvaluationContext, key: AssetKey) -> float | None:
+    event = context.instance.get_latest_materialization_event(key)
+    return event.timestamp if event else None
+
+
+def changed_sources(context: ScheduleEvaluationContext, lake: Lake) -> dict[str, str]:
+    """Source name → why it needs a refresh: new landing files, never built, or silver behind bronze."""
+    changed = {}
+    for source in load_catalog().values():
+        bronze = _last_materialized(context, AssetKey(["bronze", source.name]))
+        silver = _last_materialized(context, AssetKey(["silver", source.name]))
+        files = [p for p in lake.landing.glob(source.pattern) if p.is_file()]
+        newer = [p.name for p in files if bronze is None or p.stat().st_mtime > bronze]
+        if newer:
+            changed[source.name] = f"{len(newer)} landing file(s) since last load: {', '.join(sorted(newer)[:5])}"
+        elif files and (silver is None or (bronze is not None and silver < bronze)):
+            changed[source.name] = "silver is older than bronze (an earlier run stopped half-way)"
+    return changed
+
+
+@schedule(
+    name="nightly_warehouse_refresh",
+    job_name="warehouse_refresh",
+    cron_schedule=NIGHTLY_CRON,
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="01:00 Asia/Ho_Chi_Minh: refresh the sources that landed files, and everything downstream of them.",
+)
+def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
+    changed = changed_sources(context, Lake.from_env())
+    if not changed:
+        return SkipReason("No source landed new extracts since its last load; nothing to refresh.")
+    graph = context.repository_def.asset_graph
+    roots = [AssetKey(["bronze", name]) for name in changed]
+    keys = AssetSelection.assets(*roots).downstream().resolve(graph)
+    # what those need and never built (first night: seeds, dimensions) joins the run
+    upstream = AssetSelection.assets(*keys).upstream().resolve(graph) - keys
+    keys |= {key for key in upstream if _last_materialized(context, key) is None}
+    tick = context.scheduled_execution_time or datetime.now()
+    return RunRequest(
+        run_key=f"nightly-{tick:%Y-%m-%d}",
+        asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
+        tags={**WAREHOUSE_WRITER_TAGS, "warehouse/changed_sources": ",".join(sorted(changed))},
+    )

@@ -1,0 +1,150 @@
+"""The nightly schedule refreshes only sources that landed files (and what is downstream of them), freshness
+checks follow each source's SLA, and the instance template limits DuckDB writers to one run at a time."""
+
+import os
+import shutil
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    RunRequest,
+    SkipReason,
+    build_schedule_context,
+    define_asset_job,
+)
+
+from ingestion.catalog import load_catalog
+from ingestion.lake import Lake
+from ingestion.sample_data import generate
+from orchestration.definitions import defs
+from orchestration.instance import instance_template, prepare_dagster_home
+from orchestration.schedules import (NIGHTLY_CRON, TIMEZONE, WAREHOUSE_WRITER_TAGS, freshness_checks,
+                                     nightly_warehouse_refresh)
+
+TICK = datetime(2026, 11, 28, 1, 0, tzinfo=ZoneInfo(TIMEZONE))
+
+
+@pytest.fixture(scope="module")
+def scheduled(tmp_path_factory):
+    """A persistent instance + sample lake; evaluate the tick, run what it asks for, evaluate again."""
+    root = tmp_path_factory.mktemp("schedule")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TN_LAKE_DIR", str(root / "lake"))
+        lake = Lake.from_env()
+        generate(lake.landing, scale="tiny", seed=7)
+        (root / "dagster_home").mkdir()
+        with DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
+            def tick():
+                context = build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                                 repository_def=defs.get_repository_def())
+                return nightly_warehouse_refresh(context)
+
+            first = tick()
+            job = defs.resolve_job_def("warehouse_refresh")
+            result = job.execute_in_process(instance=instance, asset_selection=first.asset_selection,
+                                            tags=first.tags, raise_on_error=False)
+            yield lake, instance, tick, first, result
+
+
+def test_schedule_is_nightly_at_1am_vietnam_time():
+    schedule = nightly_warehouse_refresh
+    assert schedule.cron_schedule == NIGHTLY_CRON == "0 1 * * *"
+    assert schedule.execution_timezone == "Asia/Ho_Chi_Minh"
+    assert schedule.job_name == "warehouse_refresh"
+    assert schedule.default_status.value == "RUNNING"
+
+
+def test_first_tick_refreshes_every_source_and_everything_downstream(scheduled):
+    _, _, _, first, result = scheduled
+    assert isinstance(first, RunRequest)
+    keys = {k.to_user_string() for k in first.asset_selection}
+    for source in load_catalog():
+        assert {f"bronze/{source}", f"silver/{source}"} <= keys
+    assert {"marts/mart_dossier_on_time_by_agency_month", "published/dossier_on_time_by_agency_month"} <= keys
+    assert first.run_key == "nightly-2026-11-28"
+    assert first.tags["warehouse/duckdb"] == "writer"
+    assert result.success
+
+
+def test_quiet_night_skips_with_a_reason(scheduled):
+    _, _, tick, _, _ = scheduled
+    outcome = tick()
+    assert isinstance(outcome, SkipReason)
+    assert "No source landed new extracts" in outcome.skip_message
+
+
+def test_new_extract_refreshes_only_its_source_and_downstream(scheduled):
+    lake, _, tick, _, _ = scheduled
+    landed = sorted(lake.landing.glob("citizens/*"))[0]
+    time.sleep(0.01)
+    shutil.copyfile(landed, landed.with_name("citizens_late_delivery" + landed.suffix))
+    try:
+        request = tick()
+    finally:
+        landed.with_name("citizens_late_delivery" + landed.suffix).unlink()
+    assert isinstance(request, RunRequest)
+    keys = {k.to_user_string() for k in request.asset_selection}
+    assert {"bronze/citizens", "silver/citizens", "staging/stg_citizens"} <= keys
+    assert not keys & {"bronze/dossiers", "silver/dossiers", "staging/stg_dossiers"}
+    assert request.tags["warehouse/changed_sources"] == "citizens"
+
+
+def _run_freshness(instance):
+    job = define_asset_job("freshness_only", selection=AssetSelection.checks(*freshness_checks))
+    merged = Definitions.merge(defs, Definitions(jobs=[job]))
+    result = merged.resolve_job_def("freshness_only").execute_in_process(instance=instance, raise_on_error=False)
+    return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
+
+
+def test_freshness_checks_follow_each_source_sla(scheduled):
+    _, instance, _, _, _ = scheduled
+    evaluations = _run_freshness(instance)
+    sla = {name: source.freshness_hours for name, source in load_catalog().items()}
+    assert set(evaluations) == {f"silver/{name}" for name in sla}
+    for name, hours in sla.items():
+        evaluation = evaluations[f"silver/{name}"]
+        assert evaluation.passed, evaluation.description
+        params = evaluation.metadata["dagster/freshness_params"].value
+        assert params["lower_bound_delta_seconds"] == hours * 3600
+
+
+def test_freshness_check_fails_for_silver_never_built():
+    with DagsterInstance.ephemeral() as instance:
+        evaluations = _run_freshness(instance)
+    assert evaluations and not any(e.passed for e in evaluations.values())
+    assert all(e.severity.value == "WARN" for e in evaluations.values())  # warns the IOC; does not block
+
+
+def test_refresh_job_carries_retry_policy_and_writer_tag():
+    job = defs.resolve_job_def("warehouse_refresh")
+    assert job.tags == {**job.tags, **WAREHOUSE_WRITER_TAGS}
+    policy = job.op_retry_policy
+    assert policy is not None and policy.max_retries >= 1 and policy.delay > 0
+    # freshness is evaluated by its own sensor, not mid-refresh
+    assert not [n for n in job.graph.node_defs if n.name.startswith("freshness_check")]
+
+
+@pytest.mark.parametrize("pg_url", ["", "postgresql://dagster:secret@db.internal:5432/dagster"])
+def test_instance_template_limits_duckdb_writers_to_one_run(tmp_path, pg_url):
+    environ = {"DAGSTER_HOME": str(tmp_path / "home"), **({"TN_DAGSTER_PG_URL": pg_url} if pg_url else {})}
+    home = prepare_dagster_home(environ)
+    config = yaml.safe_load((home / "dagster.yaml").read_text())
+    assert (home / "dagster.yaml").read_bytes() == instance_template(environ).read_bytes()
+    assert ("storage" in config) == bool(pg_url)
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    [(key, value)] = WAREHOUSE_WRITER_TAGS.items()
+    assert {"key": key, "value": value, "limit": 1} in limits
+    if not pg_url:  # the embedded instance loads as configured
+        old = os.environ.get("DAGSTER_HOME")
+        with DagsterInstance.from_config(str(home)) as instance:
+            run_queue = instance.get_concurrency_config().run_queue_config
+            assert run_queue.tag_concurrency_limits == limits
+            assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert os.environ.get("DAGSTER_HOME") == old
