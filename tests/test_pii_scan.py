@@ -43,8 +43,9 @@ def test_scan_catches_each_kind_of_leak():
             ('phone as a number',   null,                                  912345678)
         ) as t(kind, text_value, number_value)""")
         con.execute("""create table clean as select * from (values
-            ('3f0b019203123456af90c1d2e3f4a5b6', '098*****78', 'Phường Hoàng Văn Thụ', 120000000000)
-        ) as t(pseudonym, masked_phone, ward, capital_vnd)""")
+            ('3f0b019203123456af90c1d2e3f4a5b6', '098*****78', 'Phường Hoàng Văn Thụ', 120000000000,
+             462843.0835731833::double)
+        ) as t(pseudonym, masked_phone, ward, capital_vnd, avg_cost_vnd)""")
         report = scan(con, needles)
     hits = {c.column: c.hits for c in report.hits if c.table == "main.leaks"}
     assert hits["text_value"] == {"cccd": 2, "phone": 2, "known_id": 1, "name": 1}

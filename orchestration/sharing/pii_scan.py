@@ -1,6 +1,6 @@
 """Scan every column of every table of a DuckDB database for values that look like personal data.
 
-Rules (a value is every cell cast to text):
+Rules (a value is every cell cast to text; the two patterns apply to non-numeric columns):
 - `cccd`: a 12-digit citizen ID (CCCD starts with 0: province code 001–096), alone or between non-alphanumerics
   (so a 12-digit run inside a hex pseudonym does not count);
 - `phone`: a Vietnamese mobile (0/+84 then 3,5,7,8,9 and 8 digits) or landline (02x… 11 digits) number;
@@ -21,6 +21,8 @@ import polars as pl
 CCCD_RE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 PHONE_RE = r"(^|[^0-9A-Za-z+])(\+84|84|0)[ .-]?([35789]([ .-]?[0-9]){8}|2([ .-]?[0-9]){9})([^0-9A-Za-z]|$)"
 TEXT_TYPES = ("VARCHAR", "JSON")
+NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
 
 
 @dataclass(frozen=True)
@@ -96,18 +98,22 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
     for schema, table, column, data_type in columns:
         ref = f'"{database}"."{schema}"."{table}"'
         value = f'"{column}"::varchar'
+        textual = not (data_type in NUMERIC_TYPES or data_type.startswith("DECIMAL"))
+        # Numbers are checked against the population's identifiers (a CCCD or phone stored as a number loses its
+        # leading zero); the patterns are for text, where a decimal's digits cannot pass for a phone number.
+        known_value = value if textual else f'try_cast("{column}" as hugeint)::varchar'
+        cccd_rule = f"regexp_matches({value}, '{CCCD_RE}')" if textual else "false"
+        phone_rule = f"regexp_matches({value}, '{PHONE_RE}')" if textual else "false"
+        known_rule = f"{known_value} in (select v from _pii_ids)"
         values, cccd, phone, known = con.execute(f"""
-            select count({value}),
-                   count(*) filter (where regexp_matches({value}, '{CCCD_RE}')),
-                   count(*) filter (where regexp_matches({value}, '{PHONE_RE}')),
-                   count(*) filter (where {value} in (select v from _pii_ids))
+            select count({value}), count(*) filter (where {cccd_rule}), count(*) filter (where {phone_rule}),
+                   count(*) filter (where {known_rule})
             from {ref}""").fetchall()[0]
         hits = {k: n for k, n in (("cccd", cccd), ("phone", phone), ("known_id", known)) if n}
         sample = None
         if hits:
-            sample = _mask(con.execute(f"""select {value} from {ref} where regexp_matches({value}, '{CCCD_RE}')
-                or regexp_matches({value}, '{PHONE_RE}') or {value} in (select v from _pii_ids) limit 1""")
-                .fetchall()[0][0])
+            sample = _mask(con.execute(f"select {value} from {ref} where {cccd_rule} or {phone_rule} or {known_rule} "
+                                       "limit 1").fetchall()[0][0])
         if len(names) and (data_type in TEXT_TYPES or data_type.startswith("VARCHAR")):
             distinct = con.sql(f"select distinct {value} as v from {ref} where {value} is not null").pl()["v"]
             lowered = distinct.str.normalize("NFC").str.to_lowercase()
