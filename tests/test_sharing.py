@@ -68,13 +68,15 @@ def test_identifiers_are_hmac_pseudonyms_joinable_across_tables(shared_refresh):
     # the same person has the same pseudonym as applicant and as citizen (same domain, same key)
     linked = _shared(lake, "select count(*) as n from records.dossiers d join records.citizens c "
                            "on c.citizen_key = d.applicant_key")["n"][0]
-    citizens = set(_warehouse(lake, "select cccd from staging.stg_citizens")["cccd"])
+    source = _shared(lake, "select source_table from sharing.tables where table_name = 'records.citizens'")[0, 0]
+    citizens = set(_warehouse(lake, f"select cccd from {source}")["cccd"])
     assert linked == sum(c in citizens for c in raw["applicant_cccd"]) > 0
 
 
 def test_phones_are_masked_names_dropped_birth_dates_generalised(shared_refresh):
     lake, _, key = shared_refresh
-    raw = _warehouse(lake, "select cccd, phone, year(date_of_birth) as birth_year from staging.stg_citizens")
+    source = _shared(lake, "select source_table from sharing.tables where table_name = 'records.citizens'")[0, 0]
+    raw = _warehouse(lake, f"select cccd, phone, year(date_of_birth) as birth_year from {source}")
     shared = _shared(lake, "select * from records.citizens")
     assert not {"cccd", "full_name", "date_of_birth"} & set(shared.columns)
     raw = raw.with_columns(citizen_key=pl.col("cccd").map_elements(lambda c: pseudonym(c, "cccd", key),
