@@ -131,7 +131,9 @@ def make_dossiers(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, e
         "agency_code": agency, "received": received, "due": received + sla, "returned": returned,
         "procedure_code": procedure, "status": status, "seq": np.arange(n),
         "commune_code": _communes(rng, n),
-        "applicant_cccd": citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
+        # Most applicants are in the province's registry; some live elsewhere (real CCCDs all the same).
+        "applicant_cccd": np.where(rng.random(n) < 0.97, citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
+                                   _cccd(rng, n, rng.integers(1950, 2005, n), rng.random(n) < 0.5)),
     })
     day = lambda col: (pl.lit(start) + pl.duration(days=pl.col(col))).dt.strftime("%d/%m/%Y")  # noqa: E731
     return frame.select(

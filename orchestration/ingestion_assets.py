@@ -33,6 +33,8 @@ from dagster import (
     asset,
 )
 
+from deltalake import DeltaTable
+
 from ingestion.bronze import BronzeLoad, load_bronze
 from ingestion.catalog import Source, load_catalog
 from ingestion.ingestion_log import read_log
@@ -70,7 +72,7 @@ def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
         return []
     bronze_path = lake.bronze(source.name)
     in_bronze = {}
-    if (bronze_path / "_delta_log").exists():
+    if DeltaTable.is_deltatable(str(bronze_path)):
         counts = pl.scan_delta(str(bronze_path)).group_by("_file_hash").agg(n=pl.len()).collect()
         in_bronze = dict(zip(counts["_file_hash"], counts["n"]))
     quarantined = quarantined_counts(lake.quarantine, source.name).filter(pl.col("stage") == "read")

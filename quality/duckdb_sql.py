@@ -47,16 +47,29 @@ class AutocommitDuckDBDialect(DuckDBDialect):
         delta_tables = cparams.pop("delta_tables", None) or {}
         arrow_tables = cparams.pop("arrow_tables", None) or {}
         connection = super().connect(*cargs, **cparams)
-        if delta_tables:
-            from deltalake import DeltaTable
-
-            for view, path in delta_tables.items():
-                connection.register(view, DeltaTable(str(path)).to_pyarrow_dataset())
+        for view, path in delta_tables.items():
+            _register_delta(connection, view, path)
         for view, token in arrow_tables.items():
             connection.register(view, _ARROW_TABLES[token])
         _register_reference(connection)
         return connection
 
+
+
+def _register_delta(connection, view: str, path) -> None:
+    """A Delta table's current version as a view. Local tables are read by DuckDB's own Parquet reader: deltalake's
+    merge writes string_view columns, and pyarrow (26) has no kernel to compare them with the string literals
+    DuckDB pushes into an Arrow dataset scan. Object storage needs deltalake's filesystem (no httpfs offline)."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(path))
+    files = table.file_uris()
+    if files and all(uri.startswith(("/", "file:")) for uri in files):
+        paths = [uri.removeprefix("file://") for uri in files]
+        connection.execute(f"create or replace view {view} as "
+                           f"select * from read_parquet({paths!r}, union_by_name = true, hive_partitioning = true)")
+    else:
+        connection.register(view, table.to_pyarrow_dataset())
 
 
 # Arrow tables handed to `connect_args(arrow_tables=...)`, by token: GX keeps datasource kwargs as plain config.

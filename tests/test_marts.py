@@ -38,11 +38,27 @@ ANALYST_QUERY = """
 
 def _land_old_code_dossiers(lake: Lake) -> None:
     """A second dossier extract from a department still on pre-2025 commune codes."""
-    first = sorted((lake.landing / "dossiers").glob("*.csv"))[-1]
-    rows = pl.read_csv(first, infer_schema_length=0).head(len(OLD_CODES) * 12)
+    extracts = sorted((lake.landing / "dossiers").glob("*.csv"))  # one per day: a single day is too small
+    rows = (pl.concat([pl.read_csv(path, infer_schema_length=0) for path in extracts])
+            .filter(pl.col("Ngày tiếp nhận").is_not_null(),  # the generator's deliberately bad rows: quarantined
+                    pl.col("Số CCCD người nộp").is_null() | pl.col("Số CCCD người nộp").str.contains(r"^\d{12}$"))
+            .head(len(OLD_CODES) * 12))
     codes = pl.Series([code for code in OLD_CODES for _ in range(12)])
     rows.with_columns(("OLD-" + pl.col("Mã hồ sơ")).alias("Mã hồ sơ"), codes.alias("Mã xã")).write_csv(
         lake.landing / "dossiers" / "dossiers_legacy_codes.csv")
+
+
+GAP_CCCD = "019095000123"  # a registry entry whose commune cannot be placed; only a dossier says where they live
+
+
+def _land_registry_gap(lake: Lake) -> None:
+    """A registry extract with an unknown commune for GAP_CCCD, and one dossier of theirs in a known commune."""
+    citizen = pl.read_excel(next((lake.landing / "citizens").glob("*.xlsx")), infer_schema_length=0).head(1)
+    citizen.with_columns(pl.lit(GAP_CCCD).alias("Số CCCD"), pl.lit("99999").alias("Mã xã thường trú")).write_excel(
+        lake.landing / "citizens" / "citizens_registry_gap.xlsx", worksheet="dan_cu", autofit=False)
+    dossier = pl.read_csv(sorted((lake.landing / "dossiers").glob("*.csv"))[0], infer_schema_length=0).head(1)
+    dossier.with_columns(pl.lit("GAP-1").alias("Mã hồ sơ"), pl.lit(GAP_CCCD).alias("Số CCCD người nộp"),
+                         pl.lit("05443").alias("Mã xã")).write_csv(lake.landing / "dossiers" / "dossiers_gap.csv")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +68,7 @@ def built(tmp_path_factory):
         lake = Lake.from_env()
         generate(lake.landing, scale="tiny", seed=7)
         _land_old_code_dossiers(lake)
+        _land_registry_gap(lake)
         result = run_refresh(instance)
         assert result.success
         yield lake, instance

@@ -14,7 +14,9 @@ from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
 from quality.results import QualityPaths, read_results
 
-SUITES = {"bronze_citizens", "bronze_dossiers", "silver_citizens", "silver_dossiers", "mart_dossier_on_time"}
+CATALOG = load_catalog()
+SUITES = {f"{layer}_{name}" for name in CATALOG for layer in ("bronze", "silver")} | {"mart_dossier_on_time"}
+DEPARTMENTS = {source.department for source in CATALOG.values()}
 SCORECARD = AssetKey(["quality", "scorecard"])
 
 
@@ -34,7 +36,7 @@ def test_clean_sample_passes_every_suite(clean_run):
     assert result.success
     gx = {e.asset_check_key.to_user_string(): e for e in result.get_asset_check_evaluations()
           if e.asset_check_key.name.startswith("gx_")}
-    assert len(gx) == 5 and all(e.passed for e in gx.values()), [e.description for e in gx.values()]
+    assert len(gx) == len(SUITES) and all(e.passed for e in gx.values()), [e.description for e in gx.values()]
 
     results = read_results(lake).filter(pl.col("run_id") == result.run_id)
     assert set(results["suite"]) == SUITES
@@ -48,14 +50,14 @@ def test_clean_sample_scorecard_in_dagster_and_duckdb(clean_run):
     lake, _, result = clean_run
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == SCORECARD]
     metadata = event.materialization.metadata
-    assert "| dossiers |" in metadata["scorecard"].value and metadata["dagster/row_count"].value == 2
+    assert "| dossiers |" in metadata["scorecard"].value and metadata["dagster/row_count"].value == len(CATALOG)
 
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         card = con.sql("select * from quality.scorecard_daily").pl()
         departments = con.sql("select * from quality.scorecard_department_daily").pl()
         kept = con.execute("select count(*) from quality.validation_results").fetchone()[0]
     assert kept == read_results(lake).height > 0
-    assert departments.height == 2
+    assert departments.height == len(DEPARTMENTS)
     catalog = load_catalog()
     scores = {r["dataset"]: r for r in card.iter_rows(named=True)}
     assert set(scores) == set(catalog)
@@ -115,4 +117,4 @@ def test_scorecard_is_kept_per_day_and_ages(clean_run):
 
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         per_day = con.execute("select day, count(*) from quality.scorecard_daily group by day order by day").fetchall()
-    assert [count for _, count in per_day] == [2, 2] and per_day[1][0] > per_day[0][0]
+    assert [count for _, count in per_day] == [len(CATALOG)] * 2 and per_day[1][0] > per_day[0][0]

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('enterprises')) }}
 -- Master enterprise record, one row per tax code (MST). The MST check digit is validated in SQL (macro
 -- mst_is_valid); invalid numbers are flagged, not dropped. A branch (MST-xxx) points at its parent's 10 digits.
 select

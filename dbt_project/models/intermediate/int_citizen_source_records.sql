@@ -5,8 +5,6 @@
 -- where it was filed and a health station visit only suggests residence, so both fill a missing commune but are not
 -- held against the registry as conflicts (registry vs social insurance are).
 -- Personal data: stays in intermediate/conformed, never raw in a mart.
-{%- set social_insurance = planned_source_enabled('social_insurance') %}
-{%- set health_visits = planned_sources_enabled(['health_visits', 'health_facilities']) %}
 with registry as (
     select
         cccd,
@@ -22,7 +20,6 @@ with registry as (
     from {{ ref('stg_citizens') }}
 ),
 
-{% if social_insurance %}
 social_insurance as (
     select
         citizen_cccd as cccd,
@@ -38,7 +35,6 @@ social_insurance as (
     from {{ ref('stg_social_insurance') }}
     qualify row_number() over (partition by citizen_cccd order by start_date desc, insurance_number desc) = 1
 ),
-{% endif %}
 
 dossier_applicants as (
     select
@@ -57,7 +53,6 @@ dossier_applicants as (
     qualify row_number() over (partition by applicant_cccd order by received_date desc, dossier_id desc) = 1
 ),
 
-{% if health_visits %}
 -- A visit to a commune health station (trạm y tế xã) is taken as a sign of residence in that commune; visits to
 -- hospitals and clinics say nothing about where the patient lives.
 health_visits as (
@@ -81,13 +76,12 @@ health_visits as (
             visits.visit_id desc
     ) = 1
 ),
-{% endif %}
 
 unioned as (
     select * from registry
-    {% if social_insurance %}union all select * from social_insurance{% endif %}
+    union all select * from social_insurance
     union all select * from dossier_applicants
-    {% if health_visits %}union all select * from health_visits{% endif %}
+    union all select * from health_visits
 )
 
 select * from unioned

@@ -1,14 +1,8 @@
-{%- set health = planned_source_enabled('health_facilities') %}
-{%- set visits = planned_sources_enabled(['health_facilities', 'health_visits']) %}
-{%- set schools = planned_source_enabled('schools') %}
-{%- set students = planned_sources_enabled(['schools', 'students']) %}
-{{ config(enabled=health or schools) }}
 -- Health and education indicators per current commune of Thái Nguyên, for the IOC.
 -- Grain: one row per commune_code (the 92 current communes). Facilities and schools count where they are (their
 -- commune code resolved to the current commune); visits count at the facility's commune over the last 365 days
 -- of visit data; enrolment is the latest school year, students still enrolled (no leaving date). Population is
--- the population registry's citizens whose current commune is this one. Sections whose source has not landed yet
--- are null.
+-- the population registry's citizens whose current commune is this one.
 with communes as (
     select commune_code, commune_full_name as commune_name
     from {{ ref('dim_administrative_unit') }}
@@ -20,10 +14,9 @@ population as (
     from {{ ref('dim_citizen') }}
     where in_population_registry
     group by 1
-)
+),
 
-{% if health %}
-, facilities as (
+facilities as (
     select
         current_commune_code as commune_code,
         count(*) as health_facility_count,
@@ -31,11 +24,9 @@ population as (
         coalesce(sum(beds), 0) as hospital_beds
     from {{ ref('stg_health_facilities') }}
     group by 1
-)
-{% endif %}
+),
 
-{% if visits %}
-, visit_window as (
+visit_window as (
     select max(visit_date) - interval 365 day as window_start from {{ ref('stg_health_visits') }}
 ),
 
@@ -51,11 +42,9 @@ visits as (
     cross join visit_window
     where visits.visit_date > visit_window.window_start
     group by 1
-)
-{% endif %}
+),
 
-{% if schools %}
-, school_counts as (
+school_counts as (
     select
         current_commune_code as commune_code,
         count(*) as school_count,
@@ -65,11 +54,9 @@ visits as (
         count(*) filter (where level = 'upper_secondary') as upper_secondary_school_count
     from {{ ref('stg_schools') }}
     group by 1
-)
-{% endif %}
+),
 
-{% if students %}
-, latest_year as (
+latest_year as (
     select max(school_year) as school_year from {{ ref('stg_students') }}
 ),
 
@@ -84,52 +71,32 @@ enrolment as (
     where students.left_date is null
     group by 1
 )
-{% endif %}
 
 select
     communes.commune_code,
     communes.commune_name,
     coalesce(population.registered_population, 0) as registered_population,
-    {% if health %}
     coalesce(facilities.health_facility_count, 0) as health_facility_count,
     coalesce(facilities.commune_health_station_count, 0) as commune_health_station_count,
     coalesce(facilities.hospital_beds, 0) as hospital_beds,
     10000.0 * coalesce(facilities.hospital_beds, 0) / nullif(population.registered_population, 0)
         as beds_per_10k_population,
-    {% else %}
-    null::bigint as health_facility_count, null::bigint as commune_health_station_count,
-    null::bigint as hospital_beds, null::double as beds_per_10k_population,
-    {% endif %}
-    {% if visits %}
     coalesce(visits.visits_last_365d, 0) as visits_last_365d,
     coalesce(visits.patients_last_365d, 0) as patients_last_365d,
     visits.insured_visit_share,
     visits.avg_visit_cost_vnd,
-    {% else %}
-    null::bigint as visits_last_365d, null::bigint as patients_last_365d,
-    null::double as insured_visit_share, null::double as avg_visit_cost_vnd,
-    {% endif %}
-    {% if schools %}
     coalesce(school_counts.school_count, 0) as school_count,
     coalesce(school_counts.preschool_count, 0) as preschool_count,
     coalesce(school_counts.primary_school_count, 0) as primary_school_count,
     coalesce(school_counts.lower_secondary_school_count, 0) as lower_secondary_school_count,
     coalesce(school_counts.upper_secondary_school_count, 0) as upper_secondary_school_count,
-    {% else %}
-    null::bigint as school_count, null::bigint as preschool_count, null::bigint as primary_school_count,
-    null::bigint as lower_secondary_school_count, null::bigint as upper_secondary_school_count,
-    {% endif %}
-    {% if students %}
     (select school_year from latest_year) as school_year,
     coalesce(enrolment.students_enrolled, 0) as students_enrolled,
     coalesce(enrolment.students_enrolled, 0) / nullif(school_counts.school_count, 0) as students_per_school
-    {% else %}
-    null::varchar as school_year, null::bigint as students_enrolled, null::double as students_per_school
-    {% endif %}
 from communes
 left join population using (commune_code)
-{% if health %}left join facilities using (commune_code){% endif %}
-{% if visits %}left join visits using (commune_code){% endif %}
-{% if schools %}left join school_counts using (commune_code){% endif %}
-{% if students %}left join enrolment using (commune_code){% endif %}
+left join facilities using (commune_code)
+left join visits using (commune_code)
+left join school_counts using (commune_code)
+left join enrolment using (commune_code)
 order by communes.commune_code

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('environment_readings')) }}
 -- Environment monitoring against national limits (seed ref_environment_thresholds: QCVN 05:2023/BTNMT for air,
 -- QCVN 08:2023/BTNMT for surface water). Grain: station_code × parameter × day (local date of measured_at).
 -- 24-hour limits are compared with the day's mean, 1-hour limits with each reading (hours_over_1h_limit), ranges

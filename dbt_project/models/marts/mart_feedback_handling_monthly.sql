@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('feedback')) }}
 -- Citizen field reports (phản ánh hiện trường) for the IOC, per category, current commune and month submitted.
 -- Grain: category × commune_code × month (commune_code null when the code cannot be placed, see
 -- commune_placement). SLA breach: resolved after the due time, or still open (new/in progress) past it at the

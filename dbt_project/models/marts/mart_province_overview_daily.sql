@@ -1,10 +1,7 @@
-{%- set feedback = planned_source_enabled('feedback') %}
-{%- set environment = planned_source_enabled('environment_readings') %}
-{%- set enterprises = planned_source_enabled('enterprises') %}
 -- Headline KPIs of the province for the IOC's front page. Grain: one row per day, from the first dossier received
 -- to the latest date in the data. Dossiers: received, resolved (returned), on time, and the overdue backlog at the
--- end of the day (received, not cancelled, not returned, past due). Feedback, environment and enterprise columns
--- fill in once their sources land (null before). Registered population is today's registry count.
+-- end of the day (received, not cancelled, not returned, past due); feedback received and resolved late that day;
+-- environment exceedances that day. Active enterprises and registered population are today's counts.
 with dossiers as (
     select * from {{ ref('stg_dossiers') }}
 ),
@@ -46,26 +43,22 @@ overdue_events as (
 
 overdue as (
     select day, sum(delta) as delta from overdue_events group by 1
-)
+),
 
-{% if feedback %}
-, feedback as (
+feedback as (
     select
         cast(submitted_at as date) as day,
         count(*) as feedback_received,
         count(*) filter (where status = 'resolved' and resolved_at > due_at) as feedback_resolved_late
     from {{ ref('stg_feedback') }}
     group by 1
-)
-{% endif %}
+),
 
-{% if environment %}
-, environment as (
+environment as (
     select day, count(*) filter (where is_exceedance) as environment_exceedances
     from {{ ref('mart_environment_exceedances') }}
     group by 1
 )
-{% endif %}
 
 select
     days.day,
@@ -75,27 +68,15 @@ select
     resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
     coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
         as dossiers_overdue_backlog,
-    {% if feedback %}
     coalesce(feedback.feedback_received, 0) as feedback_received,
     coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
-    {% else %}
-    null::bigint as feedback_received, null::bigint as feedback_resolved_late,
-    {% endif %}
-    {% if environment %}
     coalesce(environment.environment_exceedances, 0) as environment_exceedances,
-    {% else %}
-    null::bigint as environment_exceedances,
-    {% endif %}
-    {% if enterprises %}
     (select count(*) from {{ ref('dim_enterprise') }} where status = 'active') as active_enterprises,
-    {% else %}
-    null::bigint as active_enterprises,
-    {% endif %}
     (select count(*) from {{ ref('dim_citizen') }} where in_population_registry) as registered_population
 from days
 left join received using (day)
 left join resolved using (day)
 left join overdue using (day)
-{% if feedback %}left join feedback using (day){% endif %}
-{% if environment %}left join environment using (day){% endif %}
+left join feedback using (day)
+left join environment using (day)
 order by days.day

@@ -1,20 +1,18 @@
-"""Small, hand-made silver tables for the planned sources (contracts in ingestion/sources/planned/), with figures
-known in advance, and a copy of the dbt project that declares them as dbt sources.
+"""Small, hand-made silver tables for the departmental sources (feedback, environment, health, education, social
+insurance, enterprises, agriculture, tourism, unit register), with figures known in advance, and a way to run the
+real dbt project over them.
 
-The ingestion helper's loaders and generator for these sources are not on this branch yet, so the tests build the
-silver Delta tables the contracts promise (contract columns + _source_file, _row_number, _ingested_at) and run the
-real dbt project over them with the planned_sources var switched on.
+The generated sample data is random; these tables hold the silver contract's columns (+ _source_file, _row_number,
+_ingested_at) with rows chosen so each mart's figures can be worked out by hand.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
-import yaml
 from deltalake import write_deltalake
 
 from ingestion.lake import PROJECT_ROOT, Lake
@@ -47,7 +45,7 @@ def _dt(text: str) -> datetime:
 
 
 def frames(registry_cccds: list[str]) -> dict[str, pl.DataFrame]:
-    """Silver rows per planned source. registry_cccds: CCCDs present in the population registry."""
+    """Silver rows per source. registry_cccds: CCCDs present in the population registry."""
     in_registry = registry_cccds[0]
     feedback = pl.DataFrame({
         "report_id": ["R1", "R2", "R3", "R4", "R5", "R6"],
@@ -155,28 +153,14 @@ def write_silver(lake: Lake, registry_cccds: list[str]) -> dict[str, pl.DataFram
     return tables
 
 
-def project_with_planned_sources(tmp: Path, names: list[str]) -> Path:
-    """A copy of dbt_project/ whose _sources.yml also declares `names` (what the ingestion issue will add)."""
-    target = tmp / "dbt_project"
-    shutil.copytree(DBT_PROJECT, target, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
-    sources_yml = target / "models" / "staging" / "_sources.yml"
-    spec = yaml.safe_load(sources_yml.read_text(encoding="utf-8"))
-    silver = next(s for s in spec["sources"] if s["name"] == "silver")
-    declared = {t["name"] for t in silver["tables"]}
-    for name in names:
-        if name not in declared:
-            silver["tables"].append({"name": name, "meta": {
-                "delta_table_path": "{{ env_var('TN_LAKE_DIR', '../lake') }}/silver/" + name}})
-    sources_yml.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return target
-
-
-def dbt(project: Path, lake: Lake, *args: str, planned: str = "all") -> subprocess.CompletedProcess:
-    """Run the dbt CLI on `project` against `lake`; raises with dbt's output when it fails."""
-    env = {**os.environ, "TN_LAKE_DIR": str(lake.root), "TN_PLANNED_SOURCES": planned}
+def dbt(lake: Lake, target: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the dbt CLI on the real dbt_project/ against `lake`, writing artefacts and logs under `target` (not
+    into the project); raises with dbt's output when it fails."""
+    env = {**os.environ, "TN_LAKE_DIR": str(lake.root)}
     cli = Path(sys.executable).parent / "dbt"
-    done = subprocess.run([str(cli), *args, "--project-dir", str(project), "--profiles-dir", str(project)],
-                          cwd=project, env=env, capture_output=True, text=True)
+    done = subprocess.run([str(cli), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+                           "--target-path", str(target), "--log-path", str(target / "logs")],
+                          cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise AssertionError(f"dbt {' '.join(args)} failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}")
     return done

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('tourism_sites')) }}
 -- Tourism and heritage sites, one row per site code; commune resolved to the current commune.
 with renamed as (
     select

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('health_visits')) }}
 -- Health visits, one row per visit. No commune of its own: the facility's commune says where care was given.
 select
     visit_id,

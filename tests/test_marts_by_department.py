@@ -1,12 +1,8 @@
-"""Marts over the planned sources (feedback, health, education, environment, enterprises, social insurance):
-the real dbt project, with those sources declared as the ingestion issue will declare them, over silver tables
-built by hand with figures known in advance. Also: on main the guard keeps them out of `dbt build`."""
+"""Marts and conformed dims over the departmental sources (feedback, health, education, environment, enterprises,
+social insurance, agriculture, tourism, unit register): the real dbt project over silver tables built by hand with
+figures known in advance."""
 
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -17,26 +13,21 @@ from ingestion.lake import Lake
 from ingestion.sample_data import generate
 from orchestration.run_pipeline import run_refresh
 from tests.expected_marts import current_commune
-from tests.planned_sources import (DUC_XUAN, PHAN_DINH_PHUNG, QUAN_TRIEU, DBT_PROJECT, dbt,
-                                   project_with_planned_sources, write_silver)
-
-PLANNED = ["enterprises", "feedback", "health_facilities", "health_visits", "schools", "students",
-           "environment_readings", "social_insurance", "agriculture_crops", "tourism_sites", "admin_units"]
+from tests.handmade_silver import DUC_XUAN, PHAN_DINH_PHUNG, QUAN_TRIEU, dbt, write_silver
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("planned")
+    root = tmp_path_factory.mktemp("departments")
     with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance:
         patch.setenv("TN_LAKE_DIR", str(root / "lake"))
         lake = Lake.from_env()
         generate(lake.landing, scale="tiny", seed=7)
-        assert run_refresh(instance).success  # dossiers and citizens through the real pipeline
+        assert run_refresh(instance).success  # every source through the real pipeline; dossiers, citizens kept
         registry = sorted(pl.read_delta(str(lake.silver("citizens")))["cccd"].to_list())
-        write_silver(lake, registry)
-        project = project_with_planned_sources(root, PLANNED)
-        dbt(project, lake, "build")
-        yield lake, project, registry
+        write_silver(lake, registry)  # hand-made figures replace the generated departmental silver tables
+        dbt(lake, root / "dbt_target", "build")
+        yield lake, registry
 
 
 def _query(lake: Lake, sql: str) -> pl.DataFrame:
@@ -44,21 +35,8 @@ def _query(lake: Lake, sql: str) -> pl.DataFrame:
         return con.sql(sql).pl()
 
 
-def test_planned_models_are_disabled_on_main():
-    """Without the var, `dbt ls` on the real project lists none of the models over planned sources."""
-    listed = subprocess.run([str(Path(sys.executable).parent / "dbt"), "ls", "--resource-type", "model", "--output", "name", "--project-dir",
-                             str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT), "--target-path",
-                             "target/ls_check", "--quiet"],
-                            cwd=DBT_PROJECT, capture_output=True, text=True, env={**os.environ, "TN_PLANNED_SOURCES": ""})
-    assert listed.returncode == 0, listed.stdout + listed.stderr
-    names = set(listed.stdout.split())
-    assert {"mart_public_service_dossiers_monthly", "mart_province_overview_daily", "dim_citizen"} <= names
-    assert not names & {"stg_feedback", "mart_feedback_handling_monthly", "mart_environment_exceedances",
-                        "mart_commune_health_education", "dim_enterprise"}
-
-
 def test_feedback_handling_figures(built):
-    lake, _, _ = built
+    lake, _ = built
     rows = {(r["category"], r["commune_code"]): r for r in _query(
         lake, "select * from marts.mart_feedback_handling_monthly").iter_rows(named=True)}
     env = rows[("Môi trường", PHAN_DINH_PHUNG)]
@@ -72,7 +50,7 @@ def test_feedback_handling_figures(built):
 
 
 def test_environment_exceedances_against_qcvn_limits(built):
-    lake, _, _ = built
+    lake, _ = built
     rows = {(r["station_code"], r["parameter"], r["day"]): r for r in _query(
         lake, "select * from marts.mart_environment_exceedances").iter_rows(named=True)}
     pm25_day1, pm25_day2 = rows[("KK01", "PM2.5", date(2026, 10, 1))], rows[("KK01", "PM2.5", date(2026, 10, 2))]
@@ -91,7 +69,7 @@ def test_environment_exceedances_against_qcvn_limits(built):
 
 
 def test_health_and_education_per_commune(built):
-    lake, _, _ = built
+    lake, _ = built
     rows = {r["commune_code"]: r for r in _query(
         lake, "select * from marts.mart_commune_health_education").iter_rows(named=True)}
     assert len(rows) == 92
@@ -109,7 +87,7 @@ def test_health_and_education_per_commune(built):
 
 
 def test_enterprise_tax_codes_are_validated_not_dropped(built):
-    lake, _, _ = built
+    lake, _ = built
     rows = {r["tax_code"]: r for r in _query(lake, "select * from conformed.dim_enterprise").iter_rows(named=True)}
     assert len(rows) == 4
     assert rows["0100109106"]["is_tax_code_valid"]  # a real MST (Viettel)
@@ -120,7 +98,7 @@ def test_enterprise_tax_codes_are_validated_not_dropped(built):
 
 
 def test_survivorship_across_departments_and_conflicts(built):
-    lake, _, registry = built
+    lake, registry = built
     citizens = {r["cccd"]: r for r in _query(lake, "select * from conformed.dim_citizen").iter_rows(named=True)}
     # Not in the registry: social insurance fills the commune; a commune health station visit fills another.
     assert (citizens["019300000001"]["current_commune_code"], citizens["019300000001"]["commune_source"]) == (
@@ -141,8 +119,8 @@ def test_survivorship_across_departments_and_conflicts(built):
         assert conflicts["survivor_value"][0] == registry_commune
 
 
-def test_every_planned_source_with_a_commune_resolves_it(built):
-    lake, _, _ = built
+def test_every_source_with_a_commune_resolves_it(built):
+    lake, _ = built
     crops = _query(lake, "select commune_code, current_commune_code from staging.stg_agriculture_crops")
     assert dict(crops.iter_rows()) == {"05503": "05503", "01834": DUC_XUAN}
     register = _query(lake, "select commune_code, commune_code_resolution from staging.stg_admin_units")
@@ -150,8 +128,8 @@ def test_every_planned_source_with_a_commune_resolves_it(built):
 
 
 def test_docs_generate_works_offline(built, tmp_path):
-    lake, project, _ = built
-    dbt(project, lake, "docs", "generate", "--target-path", str(tmp_path / "docs"))
+    lake, _ = built
+    dbt(lake, tmp_path / "docs", "docs", "generate")
     catalog = (tmp_path / "docs" / "catalog.json").read_text(encoding="utf-8")
     assert "mart_feedback_handling_monthly" in catalog and "dim_citizen_history" in catalog
     assert (tmp_path / "docs" / "index.html").exists()

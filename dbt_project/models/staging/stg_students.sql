@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('students')) }}
 -- Student enrolment, one row per student and school year.
 select
     student_id,

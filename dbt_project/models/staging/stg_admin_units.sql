@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('admin_units')) }}
 -- The statistics office's unit register as delivered, with whether each code is a current unit in the shipped
 -- reference (a register that lags the reform shows up as codes that resolve to another commune).
 with renamed as (

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('agriculture_crops')) }}
 -- Crop areas per commune, crop and season year; commune resolved to the current commune.
 with renamed as (
     select

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('social_insurance')) }}
 -- Social insurance participation, one row per insurance number; commune resolved to the current commune.
 with renamed as (
     select

@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('health_facilities')) }}
 -- Health facilities, one row per facility code, commune resolved to the current commune.
 with renamed as (
     select

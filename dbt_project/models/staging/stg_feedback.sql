@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('feedback')) }}
 -- Citizen field reports (phản ánh hiện trường), one row per report; statuses as English codes.
 with renamed as (
     select

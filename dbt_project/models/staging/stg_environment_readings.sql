@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('environment_readings')) }}
 -- Environment monitoring readings, one row per station, parameter and measurement time.
 with renamed as (
     select

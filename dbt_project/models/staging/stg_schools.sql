@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('schools')) }}
 -- Schools, one row per school code; levels as English codes, commune resolved to the current commune.
 with renamed as (
     select

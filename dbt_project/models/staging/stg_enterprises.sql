@@ -1,4 +1,3 @@
-{{ config(enabled=planned_source_enabled('enterprises')) }}
 -- Enterprise registry, one row per tax code; statuses as English codes, commune resolved to the current commune.
 with renamed as (
     select
