@@ -4,6 +4,11 @@
 
 A province-scale dossiers table: 5 M rows whose applicant CCCDs come from 1.8 M citizens. Prints seconds and rows/s
 for each way and checks both give the same pseudonyms as Python's hmac module. Results: bench/results/.
+
+Measured 2026-11-27 (2 threads, machine shared with other jobs, so ±30%): DuckDB SQL per row 8.8–11.4 s
+(440–570 k rows/s); DuckDB SQL over distinct values + join 7.3 s (690 k rows/s); Python UDF over Arrow with
+hashlib (HMAC state copied per value) 15.7 s (320 k rows/s). Peak RSS 1.9 GiB (the benchmark's own tables).
+The pipeline uses SQL per row: simplest, keeps row order, and within 1.5x of the distinct+join variant.
 """
 
 import argparse

@@ -3,7 +3,12 @@
     uv run python bench/shared_file_build.py [--citizens 1800000] [--dossiers 5000000]
 
 Times the whole `build_shared_file` (copy + HMAC pseudonyms + phone masking + PII scan of every column + atomic
-rename) with the project's shared_marts.yaml, and reports the scan's share. Results: bench/results/.
+rename) with the project's shared_marts.yaml. Results: bench/results/.
+
+Measured 2026-11-27 (2 cores shared with other jobs): 1.8 M citizens + 5 M dossiers → 6.8 M rows shared, 53.7 M
+values PII-scanned, 0 hits, 177 s end to end, peak RSS 2.2 GiB, shared file 184 MiB (warehouse 121 MiB: 128-bit
+hex pseudonyms compress worse than CCCDs). 0.3 M + 1 M: 22 s. First try found 100,000 "phone numbers" in the
+synthetic dossier IDs ("-0912345678"): the scan refused to publish; the IDs now use the real format.
 """
 
 import argparse
