@@ -41,6 +41,8 @@ SCALES = {
 }
 DEFAULT_END = date(2026, 10, 31)
 DAYS_COVERED = 120
+# Applicants and patients who live outside the province's registry (other provinces, visitors).
+OUTSIDER_SHARE = 0.05
 BAD_ROW_SHARE = 0.01
 UNKNOWN_COMMUNE = "99999"
 OLD_CODE_SHARE = 0.05
@@ -132,7 +134,7 @@ def make_dossiers(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, e
         "procedure_code": procedure, "status": status, "seq": np.arange(n),
         "commune_code": _communes(rng, n),
         # Most applicants are in the province's registry; some live elsewhere (real CCCDs all the same).
-        "applicant_cccd": np.where(rng.random(n) < 0.97, citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
+        "applicant_cccd": np.where(rng.random(n) >= OUTSIDER_SHARE, citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
                                    _cccd(rng, n, rng.integers(1950, 2005, n), rng.random(n) < 0.5)),
     })
     day = lambda col: (pl.lit(start) + pl.duration(days=pl.col(col))).dt.strftime("%d/%m/%Y")  # noqa: E731
@@ -284,7 +286,7 @@ def make_health_visits(rng: np.random.Generator, n: int, citizens_cccd: np.ndarr
     day = rng.integers(0, DAYS_COVERED, n)
     # Patients from outside the registry (other provinces, visitors) still hold real CCCDs.
     outsiders = _cccd(rng, n, rng.integers(1940, 2020, n), rng.random(n) < 0.5)
-    patient = np.where(rng.random(n) < 0.92, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], outsiders)
+    patient = np.where(rng.random(n) >= OUTSIDER_SHARE, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], outsiders)
     serial = (start - date(1899, 12, 30)).days + day
     frame = pl.DataFrame({"day": day, "serial": serial, "cost": rng.lognormal(12.5, 1.1, n).round(-3),
                           "excel": rng.random(n) < 0.3})

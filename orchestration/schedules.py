@@ -102,9 +102,11 @@ def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
     graph = context.repository_def.asset_graph
     roots = [AssetKey(["bronze", name]) for name in changed]
     keys = AssetSelection.assets(*roots).downstream().resolve(graph)
-    # what those need and never built (first night: seeds, dimensions) joins the run
-    upstream = AssetSelection.assets(*keys).upstream().resolve(graph) - keys
-    keys |= {key for key in upstream if _last_materialized(context, key) is None}
+    everything = AssetSelection.all().resolve(graph)
+    # Anything never built (the first night: seeds, dimensions, maps) means a full build: a dbt test can span a
+    # selected model and one that does not exist yet.
+    if any(_last_materialized(context, key) is None for key in everything - keys):
+        keys = everything
     tick = context.scheduled_execution_time or datetime.now()
     return RunRequest(
         run_key=f"nightly-{tick:%Y-%m-%d}",

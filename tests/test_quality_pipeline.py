@@ -22,10 +22,11 @@ SCORECARD = AssetKey(["quality", "scorecard"])
 
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
-    """A tiny sample with no deliberately bad rows, through the whole refresh once."""
+    """A tiny sample with no deliberately bad rows and no one outside the registry, through the whole refresh once."""
     with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance:
         patch.setenv("TN_LAKE_DIR", str(tmp_path_factory.mktemp("quality") / "lake"))
         patch.setattr(sample_data, "BAD_ROW_SHARE", 0.0)
+        patch.setattr(sample_data, "OUTSIDER_SHARE", 0.0)  # everyone resolves to the population registry
         lake = Lake.from_env()
         sample_data.generate(lake.landing, scale="tiny", seed=7)
         yield lake, instance, run_refresh(instance)
@@ -65,10 +66,13 @@ def test_clean_sample_scorecard_in_dagster_and_duckdb(clean_run):
     # nothing is quarantined or duplicated, data is fresh, all codes resolve; only dossiers feed a published mart.
     for name, row in scores.items():
         assert row["department"] == catalog[name].department
-        assert (row["correct"], row["complete"], row["clean"], row["live"], row["unified"]) == (100,) * 5, row
+        assert (row["correct"], row["complete"], row["clean"], row["live"]) == (100,) * 4, row
+        resolves_communes = any(c.reference == "commune" for c in catalog[name].columns)
+        assert row["unified"] in ((100,) if resolves_communes else (100, None)), row
         assert row["quarantined_rows"] == row["duplicate_rows"] == 0
-    assert scores["dossiers"]["shared"] == 100 and scores["citizens"]["shared"] == 0
-    assert scores["dossiers"]["overall"] == 100 and scores["citizens"]["overall"] == round(500 / 6, 1)
+    # Both feed published marts (the on-time mart; dim_citizen → the commune health/education mart).
+    assert scores["dossiers"]["shared"] == 100 and scores["citizens"]["shared"] == 100
+    assert scores["dossiers"]["overall"] == 100 and scores["citizens"]["overall"] == 100
 
 
 def test_bad_extract_fails_its_rule_blocks_downstream_and_is_recorded(clean_run):
@@ -84,7 +88,10 @@ def test_bad_extract_fails_its_rule_blocks_downstream_and_is_recorded(clean_run)
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.asset_check_key.to_user_string() for e in failed] == ["silver/citizens:gx_silver_suite"]
     assert failed[0].severity.value == "ERROR"
-    [detail] = failed[0].metadata["failed_expectations"].value
+    # The critical rule (past the 1% tolerance) and its warning twin (any bad value) both report the 20 rows.
+    details = {d["severity"]: d for d in failed[0].metadata["failed_expectations"].value}
+    assert set(details) == {"critical", "warning"}
+    detail = details["critical"]
     assert (detail["rule"], detail["column"], detail["unexpected_count"]) == ("cccd", "cccd", 20)
     assert detail["sample"][0].startswith("099")
 
@@ -95,8 +102,8 @@ def test_bad_extract_fails_its_rule_blocks_downstream_and_is_recorded(clean_run)
 
     recorded = read_results(lake).filter(pl.col("run_id") == result.run_id)
     failures = recorded.filter(~pl.col("success"))
-    assert failures.select("suite", "rule", "severity", "unexpected_count").rows() == [
-        ("silver_citizens", "cccd", "critical", 20)]
+    assert sorted(failures.select("suite", "rule", "severity", "unexpected_count").rows()) == [
+        ("silver_citizens", "cccd", "critical", 20), ("silver_citizens", "cccd_all", "warning", 20)]
     assert json.loads(failures["sample"][0])[0].startswith("099")
 
 
