@@ -84,3 +84,13 @@ class Lake:
     def warehouse(self) -> Path:
         """The DuckDB file holding dbt's models: what analysts open."""
         return self.root / "warehouse.duckdb"
+
+    @property
+    def shared_marts(self) -> Path:
+        """The shared marts file for analysts and the IOC: pseudonymised, no raw personal data (issue 7)."""
+        return self.root / "shared_marts.duckdb"
+
+    @property
+    def open_data(self) -> Path:
+        """Open-data portal export: CSV + Parquet per dataset and a DCAT catalog.json (issue 7)."""
+        return self.root / "open_data"

@@ -30,6 +30,31 @@ def _dagster_instance():
     return DagsterInstance.get()
 
 
+def ensure_local_pseudonym_key() -> None:
+    """For a developer's run only: without TN_PSEUDONYM_KEY, make (once) a random key in DAGSTER_HOME (git-ignored)
+    and export it for this run, so the README's first command works and pseudonyms stay stable between local runs.
+    The shared-outputs asset itself still refuses without the variable: production sets it from its secret store."""
+    from orchestration.sharing.pseudonym import KEY_VARIABLE
+
+    if os.environ.get(KEY_VARIABLE):
+        return
+    if Lake.from_env().root != (PROJECT_ROOT / "lake").resolve():
+        return  # a lake elsewhere (TN_LAKE_DIR) is not the local sample: the asset will refuse, naming the variable
+    import secrets
+
+    home = os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home"))
+    os.makedirs(home, exist_ok=True)
+    path = os.path.join(home, "pseudonym_key.local")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    with open(path, encoding="utf-8") as f:
+        os.environ[KEY_VARIABLE] = f.read().strip()
+    print(f"{KEY_VARIABLE} not set: using the local development key in {path} (sample data only). "
+          f"Production must set {KEY_VARIABLE} from its secret store.")
+
+
 def run_refresh(instance=None):
     """Execute the refresh job; returns Dagster's ExecuteInProcessResult (failures are in it, not raised)."""
     from orchestration.definitions import defs
@@ -71,6 +96,7 @@ def main() -> int:
         counts = generate(lake.landing, args.scale)
         print(f"generated sample extracts in {lake.landing}: {counts}")
 
+    ensure_local_pseudonym_key()
     result = run_refresh()
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
@@ -80,6 +106,10 @@ def main() -> int:
     for table, count in lake_report(lake):
         print(f"{table:<62} {count:>10,}")
     print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
+    if lake.shared_marts.exists():
+        print(f"Shared marts (no raw personal data): {lake.shared_marts}; "
+              'query it with `python -m orchestration.query "SQL"`; open data: '
+              f"{lake.open_data / 'catalog.json'}")
     return 0 if result.success else 1
 
 

@@ -1,0 +1,133 @@
+"""Shared outputs as Dagster assets: the analysts' marts file and the open-data export (issue 7).
+
+`shared/shared_marts` runs after the dbt models it copies (their blocking GX gates must pass) and after the
+quality scorecard, the last writer of warehouse.duckdb in a refresh: it reads the warehouse through a READ_ONLY
+ATTACH and never writes it, and by then nothing else in the run writes it. It refuses to build without
+TN_PSEUDONYM_KEY. `open_data/catalog` exports the configured aggregates from the shared file.
+"""
+
+import duckdb
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
+
+from ingestion.lake import Lake
+from orchestration.dbt_assets import warehouse_dbt_assets
+from orchestration.quality_scorecard import SCORECARD
+from orchestration.sharing.config import load_config
+from orchestration.sharing.open_data import export_open_data
+from orchestration.sharing.pii_scan import scan
+from orchestration.sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
+from orchestration.sharing.shared_file import (
+    WAREHOUSE_ALIAS,
+    PersonalDataLeak,
+    build_shared_file,
+    needles_from_warehouse,
+    warehouse_tables,
+)
+
+SHARED_MARTS = AssetKey(["shared", "shared_marts"])
+OPEN_DATA = AssetKey(["open_data", "catalog"])
+
+
+def _upstream_keys() -> list[AssetKey]:
+    """The warehouse assets the configured tables come from (those Dagster knows), plus the scorecard."""
+    known = {*warehouse_dbt_assets.keys, SCORECARD}
+    wanted = {AssetKey(source.split(".")) for table in load_config().tables for source in table.sources}
+    return sorted(known & wanted | {SCORECARD}, key=lambda k: k.to_user_string())
+
+
+@asset(
+    key=SHARED_MARTS,
+    deps=_upstream_keys(),
+    group_name="shared",
+    kinds={"duckdb"},
+    description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (orchestration/sharing/"
+                "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
+                "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
+)
+def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
+    lake = Lake.from_env()
+    try:
+        outcome = build_shared_file(lake, load_config(), key_from_env())
+    except (PseudonymKeyError, PersonalDataLeak) as refusal:  # deterministic: retrying cannot help
+        raise Failure(description=str(refusal), allow_retries=False) from refusal
+    for skipped in outcome.skipped:
+        context.log.warning(f"configured shared table {skipped['table']} skipped: none of "
+                            f"{skipped['looked_for']} is in the warehouse")
+    if outcome.dropped_unclassified:
+        context.log.warning("personal-looking columns not in shared_marts.yaml were dropped: "
+                            + ", ".join(outcome.dropped_unclassified))
+    context.log.info(outcome.scan.summary())
+    rows = sum(t.rows for t in outcome.tables)
+    context.log.info(f"built {outcome.path} with {len(outcome.tables)} tables, {rows:,} rows in {outcome.seconds:.2f} s")
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(outcome.path)),
+        "dagster/row_count": rows,
+        "tables": MetadataValue.md(_tables_markdown(outcome)),
+        "skipped_tables": MetadataValue.json(outcome.skipped),
+        "dropped_unclassified_columns": MetadataValue.json(outcome.dropped_unclassified),
+        "pii_scan": outcome.scan.summary(),
+        "pii_scan_hits": sum(c.hit_count for c in outcome.scan.hits),
+        "pii_columns_scanned": len(outcome.scan.columns),
+        "build_seconds": round(outcome.seconds, 3),
+        "pseudonym_key_variable": KEY_VARIABLE,
+    })
+
+
+def _tables_markdown(outcome) -> str:
+    lines = ["| table | from | rows | suppressed rows | pseudonymised / masked |", "|---|---|---|---|---|"]
+    for t in outcome.tables:
+        treated = ", ".join(f"{c['column']} ({c['treatment']})" for c in t.columns if c["treatment"] != "keep")
+        lines.append(f"| {t.name} | {t.source} | {t.rows:,} | {t.suppressed_rows:,} | {treated or '–'} |")
+    return "\n".join(lines)
+
+
+@asset_check(asset=SHARED_MARTS, name="no_personal_data", blocking=True,
+             description="Scans every column of every table of the published shared_marts.duckdb for CCCDs, phone numbers "
+                         "and population names; blocks the open-data export on any hit.")
+def shared_marts_no_personal_data(context: AssetCheckExecutionContext) -> AssetCheckResult:
+    lake = Lake.from_env()
+    with duckdb.connect() as con:  # in memory; both files attached read-only
+        con.execute(f"attach '{lake.warehouse}' as {WAREHOUSE_ALIAS} (read_only)")
+        con.execute(f"attach '{lake.shared_marts}' as shared (read_only)")
+        report = scan(con, needles_from_warehouse(con, warehouse_tables(con)), database="shared")
+    (context.log.info if not report.hits else context.log.error)(report.summary())
+    return AssetCheckResult(passed=not report.hits, description=report.summary(), metadata={
+        "tables_scanned": len(report.tables), "columns_scanned": len(report.columns),
+        "values_scanned": report.values_scanned, "hits": sum(c.hit_count for c in report.hits),
+        "columns": MetadataValue.json([f"{c.table}.{c.column}" for c in report.columns]),
+    })
+
+
+@asset(
+    key=OPEN_DATA,
+    deps=[SHARED_MARTS],
+    group_name="shared",
+    kinds={"parquet", "csv", "json"},
+    description="Open data (portal style): configured aggregates from shared_marts.duckdb as CSV (UTF-8) and Parquet under "
+                "lake/open_data/<dataset>/, with a DCAT entry each in lake/open_data/catalog.json.",
+)
+def open_data_catalog(context: AssetExecutionContext) -> MaterializeResult:
+    lake = Lake.from_env()
+    exported, skipped = export_open_data(lake.shared_marts, lake.open_data, load_config())
+    for s in skipped:
+        context.log.warning(f"open dataset {s['dataset']} skipped: {s['table']} {s['reason']}")
+    return MaterializeResult(metadata={
+        "catalog": MetadataValue.path(str(lake.open_data / "catalog.json")),
+        "datasets": MetadataValue.json({d.dataset: d.rows for d in exported}),
+        "skipped_datasets": MetadataValue.json(skipped),
+        "dagster/row_count": sum(d.rows for d in exported),
+    })
+
+
+shared_assets = [shared_marts_file, open_data_catalog]
+shared_checks = [shared_marts_no_personal_data]

@@ -1,0 +1,69 @@
+"""The shared marts file holds no raw CCCD, phone number or population name: every column of every table is scanned
+on the real pipeline output, and the scan is shown to catch each kind of leak."""
+
+import shutil
+
+import duckdb
+import pytest
+
+from ingestion.lake import Lake
+from orchestration.sharing.config import ColumnRule, load_config
+from orchestration.sharing.pii_scan import Needles, scan
+from orchestration.sharing.shared_file import PersonalDataLeak, build_shared_file
+from tests.sharing_run import population_needles, shared_refresh  # noqa: F401 (fixture)
+
+
+def test_shared_file_has_no_personal_data(shared_refresh):
+    lake, result, _ = shared_refresh
+    needles = population_needles(lake)
+    assert len(needles.names) > 100 and len(needles.cccds) > 250 and len(needles.phones) > 200
+    with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
+        tables = con.execute("select count(*) from duckdb_tables() where not internal").fetchall()[0][0]
+        columns = con.execute("select count(*) from duckdb_columns() where not internal "
+                              "and database_name = current_database()").fetchall()[0][0]
+        report = scan(con, needles)
+    print("\n" + report.summary())
+    print("columns scanned: " + ", ".join(f"{c.table}.{c.column}" for c in report.columns))
+    assert len(report.tables) == tables >= 7
+    assert len(report.columns) == columns
+    assert report.values_scanned > 10_000
+    assert report.hits == [], report.summary()
+
+
+def test_scan_catches_each_kind_of_leak():
+    needles = Needles.of(names=["Nguyễn Văn Hùng"], cccds=["019203123456"], phones=["0912345678"])
+    with duckdb.connect() as con:
+        con.execute("""create table leaks as select * from (values
+            ('cccd alone',          '019203123456',                        null::bigint),
+            ('cccd in text',        'Người nộp: 019203123456.',           null),
+            ('mobile +84 spaced',   'gọi +84 912 345 678',                 null),
+            ('landline',            '02083855123',                         null),
+            ('name in text',        'Phản ánh của NGUYỄN VĂN HÙNG, xã Tân Cương', null),
+            ('cccd as a number',    null,                                  19203123456),
+            ('phone as a number',   null,                                  912345678)
+        ) as t(kind, text_value, number_value)""")
+        con.execute("""create table clean as select * from (values
+            ('3f0b019203123456af90c1d2e3f4a5b6', '098*****78', 'Phường Hoàng Văn Thụ', 120000000000,
+             462843.0835731833::double)
+        ) as t(pseudonym, masked_phone, ward, capital_vnd, avg_cost_vnd)""")
+        report = scan(con, needles)
+    hits = {c.column: c.hits for c in report.hits if c.table == "main.leaks"}
+    assert hits["text_value"] == {"cccd": 2, "phone": 2, "known_id": 1, "name": 1}
+    assert hits["number_value"] == {"known_id": 2}
+    assert not [c for c in report.hits if c.table == "main.clean"], report.summary()
+
+
+def test_a_leaking_table_is_never_published(shared_refresh, tmp_path):
+    """Keeping full names in the config makes the build refuse; the previous shared file stays as it was."""
+    source, _, key = shared_refresh
+    lake = Lake(tmp_path)
+    shutil.copy(source.warehouse, lake.warehouse)
+    build_shared_file(lake, load_config(), key)
+    before = lake.shared_marts.read_bytes()
+    config = load_config()
+    leaky = [t for t in config.tables if t.name == "records.citizens"][0]
+    leaky.columns["full_name"] = ColumnRule("keep")
+    with pytest.raises(PersonalDataLeak, match=r"records\.citizens\.full_name: \{'name'"):
+        build_shared_file(lake, config, key)
+    assert lake.shared_marts.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared_marts.duckdb", "warehouse.duckdb"]
