@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import xlsxwriter
 
 from ingestion import reference
 from ingestion.catalog import Source, load_catalog
@@ -512,7 +513,10 @@ def _write(frame: pl.DataFrame, source: Source, path: Path) -> None:
     frame = frame.rename(_header(source))
     if source.format == "xlsx":
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame.write_excel(path, worksheet=source.name[:31], autofit=False)
+        # A fixed creation time: the same seed gives the same bytes, so a regenerated workbook is not a "new" file.
+        with xlsxwriter.Workbook(path) as workbook:
+            workbook.set_properties({"created": datetime(2026, 1, 1)})
+            frame.write_excel(workbook, worksheet=source.name[:31], autofit=False)
     elif source.format in ("json", "ndjson"):
         _write_json(frame, path, lines=source.format == "ndjson")
     else:
