@@ -12,7 +12,7 @@ from orchestration.resources import WarehouseDbtResource
 from orchestration.schedules import (TRANSIENT_RETRY, WAREHOUSE_WRITER_TAGS, freshness_checks, freshness_sensor,
                                      nightly_warehouse_refresh)
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
-from orchestration.shared_outputs import shared_assets, shared_checks
+from orchestration.shared_outputs import shared_assets
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
@@ -25,7 +25,7 @@ warehouse_refresh = define_asset_job(
 defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time, *quality_assets,
             *shared_assets],
-    asset_checks=[*quality_checks, *freshness_checks, *shared_checks],
+    asset_checks=[*quality_checks, *freshness_checks],
     jobs=[warehouse_refresh, ingest_landed_files],
     schedules=[nightly_warehouse_refresh],
     sensors=[landing_zone_sensor, alert_on_run_failure, freshness_sensor],
