@@ -23,6 +23,8 @@ def expose_silver(lake: Lake, connection: duckdb.DuckDBPyConnection | None = Non
 
     A source whose silver table was never built is reported "missing"; dbt then fails on it, naming the relation."""
     own = connection is None
+    if own:
+        lake.warehouse.parent.mkdir(parents=True, exist_ok=True)
     connection = connection or duckdb.connect(str(lake.warehouse))
     exposed: dict[str, str] = {}
     try:
