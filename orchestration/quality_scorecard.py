@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG
-from orchestration.publish_assets import published_dossier_on_time
+from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import ON_TIME_MART
 from quality.results import QualityPaths
 from quality.scorecard import by_department, markdown
@@ -18,7 +18,7 @@ SCORECARD = AssetKey(["quality", "scorecard"])
 
 @asset(
     key=SCORECARD,
-    deps=[ON_TIME_MART, published_dossier_on_time.key],
+    deps=[ON_TIME_MART, *(a.key for a in published_assets)],
     group_name="quality",
     kinds={"polars", "deltalake", "duckdb"},
     description="Đúng - đủ - sạch - sống - thống nhất - dùng chung: a 0–100 score per dataset, department and day "
