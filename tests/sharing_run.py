@@ -1,28 +1,19 @@
 """One real refresh on the tiny sample shared by the sharing and PII-scan tests (session scope: it runs once)."""
 
-import tempfile
-from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance
 
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
-from ingestion.sample_data import generate
-from orchestration.run_pipeline import run_refresh
 from orchestration.sharing.pii_scan import Needles
+from tests.pipeline_run import refreshed_lake
 
 
 @pytest.fixture(scope="session")
-def shared_refresh(pseudonym_key):
+def shared_refresh(pseudonym_key, tmp_path_factory):
     """(lake, result, key bytes) after a full `warehouse_refresh` with the test key."""
-    with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance, \
-            tempfile.TemporaryDirectory() as tmp:
-        patch.setenv("TN_LAKE_DIR", str(Path(tmp) / "lake"))
-        lake = Lake.from_env()
-        generate(lake.landing, scale="tiny", seed=7)
-        result = run_refresh(instance)
+    with refreshed_lake(tmp_path_factory.mktemp("sharing")) as (lake, _, result):
         yield lake, result, pseudonym_key.encode()
 
 

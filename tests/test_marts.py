@@ -2,19 +2,17 @@
 extract still carrying pre-2025 commune codes; figures checked against values computed from the inputs."""
 
 import time
-from datetime import date
 
 import duckdb
 import polars as pl
 import pytest
-from dagster import DagsterInstance
 
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
-from ingestion.sample_data import generate
 from orchestration.run_pipeline import run_refresh
 from tests.expected_marts import (current_commune, dossier_figures_by_commune, latest_dossier_commune,
                                   split_dossier_count)
+from tests.pipeline_run import refreshed_lake
 
 # Real pre-2025 codes and where they must land (from dbt_project/seeds/ref_commune_mapping_2025.csv).
 OLD_CODES = {
@@ -63,13 +61,11 @@ def _land_registry_gap(lake: Lake) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance:
-        patch.setenv("TN_LAKE_DIR", str(tmp_path_factory.mktemp("marts") / "lake"))
-        lake = Lake.from_env()
-        generate(lake.landing, scale="tiny", seed=7)
+    def land_wrinkles(lake):
         _land_old_code_dossiers(lake)
         _land_registry_gap(lake)
-        result = run_refresh(instance)
+
+    with refreshed_lake(tmp_path_factory.mktemp("marts"), prepare=land_wrinkles) as (lake, instance, result):
         assert result.success
         yield lake, instance
 

@@ -3,13 +3,12 @@
 import duckdb
 import polars as pl
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
-from ingestion.lake import Lake
-from ingestion.sample_data import generate
 from orchestration.ingestion_assets import CATALOG
 from orchestration.run_pipeline import lake_report, run_refresh
 from tests.expected import on_time_by_agency_month
+from tests.pipeline_run import refreshed_lake
 
 MART = "marts.mart_dossier_on_time_by_agency_month"
 
@@ -20,19 +19,11 @@ def _mart(lake) -> pl.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def refreshed():
+def refreshed(tmp_path_factory):
     """One lake, one Dagster instance and one successful refresh shared by the tests of this module (a refresh of
     all sources takes about a minute); the gate test, which adds a bad extract, runs last."""
-    with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as shared_instance:
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as tmp:
-            patch.setenv("TN_LAKE_DIR", str(Path(tmp) / "lake"))
-            shared_lake = Lake.from_env()
-            generate(shared_lake.landing, scale="tiny", seed=7)
-            result = run_refresh(shared_instance)
-            yield shared_lake, shared_instance, result
+    with refreshed_lake(tmp_path_factory.mktemp("pipeline")) as run:
+        yield run
 
 
 def test_mart_matches_figures_computed_from_the_extracts(refreshed):

@@ -6,13 +6,13 @@ import json
 import duckdb
 import polars as pl
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
 from ingestion import sample_data
 from ingestion.catalog import load_catalog
-from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
 from quality.results import QualityPaths, read_results
+from tests.pipeline_run import refreshed_lake
 
 CATALOG = load_catalog()
 SUITES = {f"{layer}_{name}" for name in CATALOG for layer in ("bronze", "silver")} | {"mart_dossier_on_time"}
@@ -23,13 +23,12 @@ SCORECARD = AssetKey(["quality", "scorecard"])
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
     """A tiny sample with no deliberately bad rows and no one outside the registry, through the whole refresh once."""
-    with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance:
-        patch.setenv("TN_LAKE_DIR", str(tmp_path_factory.mktemp("quality") / "lake"))
+    def clean_sample(patch):
         patch.setattr(sample_data, "BAD_ROW_SHARE", 0.0)
         patch.setattr(sample_data, "OUTSIDER_SHARE", 0.0)  # everyone resolves to the population registry
-        lake = Lake.from_env()
-        sample_data.generate(lake.landing, scale="tiny", seed=7)
-        yield lake, instance, run_refresh(instance)
+
+    with refreshed_lake(tmp_path_factory.mktemp("quality"), patch=clean_sample) as run:
+        yield run
 
 
 def test_clean_sample_passes_every_suite(clean_run):
