@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from ingestion.lake import Lake
 from orchestration.quality_checks import ON_TIME_MART
+from orchestration.resources import WAREHOUSE_POOL
 
 
 @asset(
@@ -12,6 +13,7 @@ from orchestration.quality_checks import ON_TIME_MART
     deps=[ON_TIME_MART],
     group_name="published",
     kinds={"duckdb", "parquet"},
+    pool=WAREHOUSE_POOL,  # opens the warehouse file (read-only, still blocked by another process writing)
     description="The on-time mart as Parquet under lake/published/, for the IOC and other consumers.",
 )
 def published_dossier_on_time(context: AssetExecutionContext) -> MaterializeResult:

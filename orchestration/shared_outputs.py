@@ -22,6 +22,7 @@ from dagster import (
 from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.quality_scorecard import SCORECARD
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.sharing.config import load_config
 from orchestration.sharing.open_data import export_open_data
 from orchestration.sharing.pii_scan import scan
@@ -50,6 +51,7 @@ def _upstream_keys() -> list[AssetKey]:
     deps=_upstream_keys(),
     group_name="shared",
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,  # attaches the warehouse file read-only
     description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (orchestration/sharing/"
                 "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
                 "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
@@ -91,7 +93,7 @@ def _tables_markdown(outcome) -> str:
     return "\n".join(lines)
 
 
-@asset_check(asset=SHARED_MARTS, name="no_personal_data", blocking=True,
+@asset_check(asset=SHARED_MARTS, name="no_personal_data", blocking=True, pool=WAREHOUSE_POOL,
              description="Scans every column of every table of the published shared_marts.duckdb for CCCDs, phone numbers "
                          "and population names; blocks the open-data export on any hit.")
 def shared_marts_no_personal_data(context: AssetCheckExecutionContext) -> AssetCheckResult:
