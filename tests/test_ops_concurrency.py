@@ -25,6 +25,13 @@ INGEST_SELECTION = sorted(k for k in _UPSTREAM if k.path[0] in ("bronze", "silve
 WRITER_SELECTION = sorted(k.to_user_string() for k in _UPSTREAM if k not in INGEST_SELECTION)
 
 
+# Every step that opens warehouse.duckdb: dbt and the scorecard write it; publishing, the mart's GX gate and the
+# shared-marts build and scan read it (a read-only open is refused too while another process writes).
+WAREHOUSE_STEPS = {"warehouse_dbt_assets", "quality__scorecard", "published__dossier_on_time_by_agency_month",
+                   "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite", "shared__shared_marts",
+                   "shared__shared_marts_no_personal_data"}
+
+
 def pool_steps(job_name: str = "warehouse_refresh") -> set[str]:
     job = defs.resolve_job_def(job_name)
     return {node.name for node in job.graph.node_defs if getattr(node, "pool", None) == WAREHOUSE_POOL}
@@ -69,7 +76,7 @@ def _wait_for_writer_step(instance: DagsterInstance, process: subprocess.Popen, 
     while time.monotonic() < deadline and process.poll() is None:
         for run in instance.get_runs():
             if run.run_id not in known_runs and any(
-                    entry.step_key in pool_steps() for entry in instance.all_logs(run.run_id, of_type={
+                    entry.step_key in WAREHOUSE_STEPS for entry in instance.all_logs(run.run_id, of_type={
                         DagsterEventType.STEP_WORKER_STARTING, DagsterEventType.STEP_START})):
                 return
         time.sleep(0.5)
@@ -81,18 +88,14 @@ def _writer_intervals(instance: DagsterInstance, run_id: str) -> list[tuple[floa
     starts, ends = {}, {}
     for entry in instance.all_logs(run_id, of_type={DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS,
                                                      DagsterEventType.STEP_FAILURE}):
-        if entry.step_key in pool_steps():
+        if entry.step_key in WAREHOUSE_STEPS:
             (starts if entry.dagster_event_type == DagsterEventType.STEP_START else ends)[entry.step_key] = \
                 entry.timestamp
     return [(starts[step], ends[step], step) for step in starts]
 
 
-def test_writer_steps_are_in_the_warehouse_pool():
-    """Every step that opens warehouse.duckdb (dbt writes; the scorecard writes; publishing, the mart's GX gate and
-    the shared-marts build and scan read it, which another process writing also blocks)."""
-    assert pool_steps() == {"warehouse_dbt_assets", "quality__scorecard", "published__dossier_on_time_by_agency_month",
-                            "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite", "shared__shared_marts",
-                            "shared__shared_marts_no_personal_data"}
+def test_warehouse_steps_are_in_the_warehouse_pool():
+    assert pool_steps() == WAREHOUSE_STEPS
 
 
 @pytest.mark.parametrize("pg_url", ["", "postgresql://dagster:secret@db.internal:5432/dagster"])
