@@ -103,6 +103,7 @@ def test_instance_templates_give_the_pool_one_slot_per_step(pg_url):
     config = yaml.safe_load(instance_template({"TN_DAGSTER_PG_URL": pg_url} if pg_url else {}).read_text())
     assert config["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
     assert "tag_concurrency_limits" not in config["concurrency"].get("runs", {})  # one mechanism: the pool
+    assert config["run_monitoring"]["free_slots_after_run_end_seconds"] > 0  # a dead run cannot keep the slot
 
 
 def test_two_concurrent_writer_runs_take_turns(two_writers):

@@ -171,5 +171,6 @@ def test_instance_template_gives_the_warehouse_pool_one_slot(tmp_path, pg_url):
             assert (pools.default_pool_limit, pools.pool_granularity.value) == (1, "op")
             assert instance.event_log_storage.supports_global_concurrency_limits  # SQLite storage enforces pools
             assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).limit == 1
+            assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert os.environ.get("DAGSTER_HOME") == old
