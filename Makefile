@@ -20,7 +20,7 @@ sample: setup
 	$(UV) run --frozen python -m ingestion.sample_data --scale small
 
 dbt-docs: setup
-	cd dbt_project && TN_LAKE_DIR=$(CURDIR)/lake $(UV) run --frozen dbt docs generate --profiles-dir .
+	TN_LAKE_DIR=$(CURDIR)/lake $(UV) run --frozen python -m ingestion.warehouse_sources && cd dbt_project && TN_LAKE_DIR=$(CURDIR)/lake $(UV) run --frozen dbt docs generate --profiles-dir .
 
 clean:
 	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/ingestion_log lake/published lake/warehouse.duckdb* .dagster_home

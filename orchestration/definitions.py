@@ -5,14 +5,14 @@ from dagster import AssetSelection, Definitions, define_asset_job
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
-from orchestration.publish_assets import published_dossier_on_time
+from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import WarehouseDbtResource
 from orchestration.schedules import (TRANSIENT_RETRY, freshness_checks, freshness_sensor,
                                      nightly_warehouse_refresh)
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
-from orchestration.shared_outputs import shared_assets, shared_checks
+from orchestration.shared_outputs import shared_assets
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
@@ -22,9 +22,9 @@ warehouse_refresh = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*ingestion_assets, warehouse_dbt_assets, published_dossier_on_time, *quality_assets,
+    assets=[*ingestion_assets, warehouse_dbt_assets, *published_assets, *quality_assets,
             *shared_assets],
-    asset_checks=[*quality_checks, *freshness_checks, *shared_checks],
+    asset_checks=[*quality_checks, *freshness_checks],
     jobs=[warehouse_refresh, ingest_landed_files],
     schedules=[nightly_warehouse_refresh],
     sensors=[landing_zone_sensor, alert_on_run_failure, freshness_sensor],

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG
-from orchestration.publish_assets import published_dossier_on_time
+from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import ON_TIME_MART
 from orchestration.resources import WAREHOUSE_POOL
 from quality.results import QualityPaths
@@ -19,7 +19,7 @@ SCORECARD = AssetKey(["quality", "scorecard"])
 
 @asset(
     key=SCORECARD,
-    deps=[ON_TIME_MART, published_dossier_on_time.key],
+    deps=[ON_TIME_MART, *(a.key for a in published_assets)],
     group_name="quality",
     kinds={"polars", "deltalake", "duckdb"},
     pool=WAREHOUSE_POOL,  # writes the warehouse file

@@ -1,4 +1,5 @@
-"""The dbt resource the warehouse runs with: dbt-duckdb, but only when the DuckDB file can be written.
+"""The dbt resource the warehouse runs with: dbt-duckdb, but only when the DuckDB file can be written, and with
+the silver Delta tables exposed as its sources (`ingestion/warehouse_sources.py`) just before dbt starts.
 
 An analyst who keeps `lake/warehouse.duckdb` open (even read-only) holds a lock that makes dbt die deep in its
 adapter with a lock error. We open the file once for writing before dbt starts, and turn DuckDB's lock error into a
@@ -14,6 +15,7 @@ from dagster import Failure, MetadataValue
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 from ingestion.lake import Lake
+from ingestion.warehouse_sources import expose_silver
 
 # Every step that opens lake/warehouse.duckdb (dbt, the scorecard, and the steps that read it: DuckDB's read-only
 # opens also conflict with another process writing) runs in this Dagster concurrency pool. The instance templates
@@ -77,9 +79,13 @@ class WarehouseDbtResource(DbtCliResource):
     errors are not retried by the job's RetryPolicy (which is meant for transient failures)."""
 
     def cli(self, args, **kwargs):
-        failure = warehouse_lock_error(Lake.from_env().warehouse)
+        lake = Lake.from_env()
+        failure = warehouse_lock_error(lake.warehouse)
         if failure is not None:
             raise failure
+        exposed = expose_silver(lake)
+        if (context := kwargs.get("context")) is not None:
+            context.log.info("dbt sources: " + ", ".join(f"silver.{name} ({kind})" for name, kind in exposed.items()))
         invocation = super().cli(args, **kwargs)
         invocation.__class__ = _DbtInvocationWithoutRetries
         return invocation

@@ -3,20 +3,20 @@
 `shared/shared_marts` runs after the dbt models it copies (their blocking GX gates must pass) and after the
 quality scorecard, the last writer of warehouse.duckdb in a refresh: it reads the warehouse through a READ_ONLY
 ATTACH and never writes it, and by then nothing else in the run writes it. It refuses to build without
-TN_PSEUDONYM_KEY. `open_data/catalog` exports the configured aggregates from the shared file.
+TN_PSEUDONYM_KEY. Its blocking `no_personal_data` check is the PII scan of the very file it publishes (scanned under
+its temporary name, then renamed unchanged): a leak fails the asset and the check, and nothing is published.
+`open_data/catalog` exports the configured aggregates from the shared file.
 """
 
-import duckdb
 from dagster import (
-    AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
-    asset_check,
 )
 
 from ingestion.lake import Lake
@@ -25,15 +25,8 @@ from orchestration.quality_scorecard import SCORECARD
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.sharing.config import load_config
 from orchestration.sharing.open_data import export_open_data
-from orchestration.sharing.pii_scan import scan
 from orchestration.sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
-from orchestration.sharing.shared_file import (
-    WAREHOUSE_ALIAS,
-    PersonalDataLeak,
-    build_shared_file,
-    needles_from_warehouse,
-    warehouse_tables,
-)
+from orchestration.sharing.shared_file import PersonalDataLeak, build_shared_file
 
 SHARED_MARTS = AssetKey(["shared", "shared_marts"])
 OPEN_DATA = AssetKey(["open_data", "catalog"])
@@ -52,6 +45,10 @@ def _upstream_keys() -> list[AssetKey]:
     group_name="shared",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # attaches the warehouse file read-only
+    check_specs=[AssetCheckSpec(
+        "no_personal_data", asset=SHARED_MARTS, blocking=True,
+        description="Every column of every table of the published shared_marts.duckdb scanned for CCCDs, phone "
+                    "numbers and population names (orchestration/sharing/pii_scan.py); blocks the open-data export.")],
     description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (orchestration/sharing/"
                 "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
                 "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
@@ -60,7 +57,10 @@ def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
     lake = Lake.from_env()
     try:
         outcome = build_shared_file(lake, load_config(), key_from_env())
-    except (PseudonymKeyError, PersonalDataLeak) as refusal:  # deterministic: retrying cannot help
+    except PersonalDataLeak as leak:  # deterministic: retrying cannot help
+        context.log.error(str(leak))
+        raise Failure(description=str(leak), allow_retries=False) from leak
+    except PseudonymKeyError as refusal:
         raise Failure(description=str(refusal), allow_retries=False) from refusal
     for skipped in outcome.skipped:
         context.log.warning(f"configured shared table {skipped['table']} skipped: none of "
@@ -82,7 +82,15 @@ def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
         "pii_columns_scanned": len(outcome.scan.columns),
         "build_seconds": round(outcome.seconds, 3),
         "pseudonym_key_variable": KEY_VARIABLE,
-    })
+    }, check_results=[_scan_result(outcome.scan)])
+
+
+def _scan_result(report) -> AssetCheckResult:
+    return AssetCheckResult(check_name="no_personal_data", passed=not report.hits, description=report.summary(),
+                            metadata={"tables_scanned": len(report.tables), "columns_scanned": len(report.columns),
+                                      "values_scanned": report.values_scanned,
+                                      "hits": sum(c.hit_count for c in report.hits),
+                                      "columns": MetadataValue.json([f"{c.table}.{c.column}" for c in report.columns])})
 
 
 def _tables_markdown(outcome) -> str:
@@ -91,23 +99,6 @@ def _tables_markdown(outcome) -> str:
         treated = ", ".join(f"{c['column']} ({c['treatment']})" for c in t.columns if c["treatment"] != "keep")
         lines.append(f"| {t.name} | {t.source} | {t.rows:,} | {t.suppressed_rows:,} | {treated or '–'} |")
     return "\n".join(lines)
-
-
-@asset_check(asset=SHARED_MARTS, name="no_personal_data", blocking=True, pool=WAREHOUSE_POOL,
-             description="Scans every column of every table of the published shared_marts.duckdb for CCCDs, phone numbers "
-                         "and population names; blocks the open-data export on any hit.")
-def shared_marts_no_personal_data(context: AssetCheckExecutionContext) -> AssetCheckResult:
-    lake = Lake.from_env()
-    with duckdb.connect() as con:  # in memory; both files attached read-only
-        con.execute(f"attach '{lake.warehouse}' as {WAREHOUSE_ALIAS} (read_only)")
-        con.execute(f"attach '{lake.shared_marts}' as shared (read_only)")
-        report = scan(con, needles_from_warehouse(con, warehouse_tables(con)), database="shared")
-    (context.log.info if not report.hits else context.log.error)(report.summary())
-    return AssetCheckResult(passed=not report.hits, description=report.summary(), metadata={
-        "tables_scanned": len(report.tables), "columns_scanned": len(report.columns),
-        "values_scanned": report.values_scanned, "hits": sum(c.hit_count for c in report.hits),
-        "columns": MetadataValue.json([f"{c.table}.{c.column}" for c in report.columns]),
-    })
 
 
 @asset(
@@ -132,4 +123,3 @@ def open_data_catalog(context: AssetExecutionContext) -> MaterializeResult:
 
 
 shared_assets = [shared_marts_file, open_data_catalog]
-shared_checks = [shared_marts_no_personal_data]

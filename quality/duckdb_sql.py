@@ -17,6 +17,8 @@ from pathlib import Path
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.dialects import postgresql, registry
 
+from ingestion.duckdb_delta import register_delta
+
 DRIVER = "duckdb.gx"
 
 
@@ -53,35 +55,6 @@ class AutocommitDuckDBDialect(DuckDBDialect):
             connection.register(view, _ARROW_TABLES[token])
         _register_reference(connection)
         return connection
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def register_delta(connection, view: str, path) -> None:
-    """Expose the Delta table's current snapshot as `view`.
-
-    Plain tables (no partition columns, deletion vectors or column mapping: what deltalake writes for bronze and
-    silver) become a view over DuckDB's own parallel Parquet reader on the snapshot's data files, several times
-    faster per query than scanning the Arrow dataset (each expectation is a few full-column queries), and immune
-    to pyarrow 26 having no kernel to compare the string_view columns deltalake's merge writes with the string
-    literals DuckDB pushes into an Arrow scan. Anything else, and tables on object storage (DuckDB's httpfs cannot
-    be installed offline), falls back to the Arrow dataset, which deltalake resolves itself.
-    """
-    from deltalake import DeltaTable
-
-    table = DeltaTable(str(path))
-    features = set(table.protocol().reader_features or [])
-    files = table.file_uris()
-    remote = not all(f.startswith(("/", "file:")) for f in files)
-    if table.metadata().partition_columns or features & {"deletionVectors", "columnMapping"} or not files or remote:
-        connection.register(view, table.to_pyarrow_dataset())
-        return
-    columns = ", ".join('"' + field.name.replace('"', '""') + '"' for field in table.schema().fields)
-    listing = "[" + ", ".join(_sql_str(f) for f in files) + "]"
-    connection.execute(f'create or replace view "{view}" as select {columns} '
-                       f"from read_parquet({listing}, union_by_name = true)").fetchall()
 
 
 # Arrow tables handed to `connect_args(arrow_tables=...)`, by token: GX keeps datasource kwargs as plain config.

@@ -87,10 +87,8 @@ def _sharing(lake: Lake, source: Source, manifest: dict | None) -> tuple[bool, b
     marts = [manifest["nodes"][n] for n in _descendants(manifest, f"source.{DBT_PROJECT}.silver.{source.name}")
              if n in manifest["nodes"] and manifest["nodes"][n]["resource_type"] == "model"
              and manifest["nodes"][n].get("schema") == "marts"]
-    # Two publishers: the gated `published/*` Dagster assets (<name>.parquet) and dbt's export of every mart
-    # after a clean build (mart=<name>/).
-    published = any((lake.published / f"{m['name'].removeprefix('mart_')}.parquet").exists()
-                    or (lake.published / f"mart={m['name']}").is_dir() for m in marts)
+    # `published/<mart>` assets write lake/published/mart=<name>/ once the mart's gates pass
+    published = any((lake.published / f"mart={m['name']}" / "data_0.parquet").exists() for m in marts)
     return bool(marts), published
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from deltalake import write_deltalake
 
 from ingestion.lake import PROJECT_ROOT, Lake
+from ingestion.warehouse_sources import expose_silver
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MST_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
@@ -156,6 +157,7 @@ def write_silver(lake: Lake, registry_cccds: list[str]) -> dict[str, pl.DataFram
 def dbt(lake: Lake, target: Path, *args: str) -> subprocess.CompletedProcess:
     """Run the dbt CLI on the real dbt_project/ against `lake`, writing artefacts and logs under `target` (not
     into the project); raises with dbt's output when it fails."""
+    expose_silver(lake)
     env = {**os.environ, "TN_LAKE_DIR": str(lake.root)}
     cli = Path(sys.executable).parent / "dbt"
     done = subprocess.run([str(cli), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),

@@ -16,6 +16,7 @@ from ingestion.lake import PROJECT_ROOT, Lake
 from ingestion.sample_data import generate
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
+from orchestration.publish_assets import mart_keys
 from orchestration.resources import WAREHOUSE_POOL
 
 # One small corner of the warehouse is enough: the dbt step holds the file for writing while `dbt build` runs.
@@ -25,11 +26,12 @@ INGEST_SELECTION = sorted(k for k in _UPSTREAM if k.path[0] in ("bronze", "silve
 WRITER_SELECTION = sorted(k.to_user_string() for k in _UPSTREAM if k not in INGEST_SELECTION)
 
 
-# Every step that opens warehouse.duckdb: dbt and the scorecard write it; publishing, the mart's GX gate and the
-# shared-marts build and scan read it (a read-only open is refused too while another process writes).
-WAREHOUSE_STEPS = {"warehouse_dbt_assets", "quality__scorecard", "published__dossier_on_time_by_agency_month",
+# Every step that opens warehouse.duckdb: dbt and the scorecard write it; the mart publishers, the mart's GX gate
+# and the shared-marts build (with its PII scan) read it (a read-only open is refused too while another process
+# writes).
+WAREHOUSE_STEPS = {"warehouse_dbt_assets", "quality__scorecard",
                    "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite", "shared__shared_marts",
-                   "shared__shared_marts_no_personal_data"}
+                   *(f"published__{key.path[-1]}" for key in mart_keys())}
 
 
 def pool_steps(job_name: str = "warehouse_refresh") -> set[str]:

@@ -70,7 +70,7 @@ def test_first_tick_refreshes_every_source_and_everything_downstream(scheduled):
     keys = {k.to_user_string() for k in first.asset_selection}
     for source in load_catalog():
         assert {f"bronze/{source}", f"silver/{source}"} <= keys
-    assert {"marts/mart_dossier_on_time_by_agency_month", "published/dossier_on_time_by_agency_month"} <= keys
+    assert {"marts/mart_dossier_on_time_by_agency_month", "published/mart_dossier_on_time_by_agency_month"} <= keys
     assert first.run_key == "nightly-2026-11-28"
     assert result.success
 

@@ -119,9 +119,9 @@ def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict) -> Need
         if name in tables:
             cols = {c for c, _ in tables[name]}
             pick = lambda c: f"{_quote(c)}" if c in cols else "null"  # noqa: E731
-            rows = con.execute(f"select {pick('full_name')}, {pick('cccd')}, {pick('phone')} "
-                               f"from {WAREHOUSE_ALIAS}.{name}").fetchall()
-            return Needles.of(*(map(lambda xs: [x for x in xs if x], zip(*rows)) if rows else ([], [], [])))
+            frame = con.sql(f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
+                            f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}").pl()
+            return Needles.of(*(frame[c].drop_nulls().to_list() for c in ("n", "c", "p")))
     return Needles()
 
 

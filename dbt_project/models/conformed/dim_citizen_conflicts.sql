@@ -7,17 +7,19 @@ with records as (
     select * from {{ ref('int_citizen_source_records') }}
 ),
 
--- One pass finds the CCCDs with any disagreement; only their records are unpivoted below.
+-- One pass finds the CCCDs with any disagreement (min <> max: two non-null values differ; much cheaper than
+-- count(distinct) over millions of groups); only their records are unpivoted below.
 flagged as (
     select cccd
     from records
     group by cccd
     having count(*) > 1 and (
-        count(distinct full_name) > 1
-        or count(distinct date_of_birth) > 1
-        or count(distinct sex) > 1
-        or count(distinct current_commune_code) filter (where is_residence_evidence) > 1
-        or count(distinct phone) > 1
+        min(full_name) <> max(full_name)
+        or min(date_of_birth) <> max(date_of_birth)
+        or min(sex) <> max(sex)
+        or min(current_commune_code) filter (where is_residence_evidence)
+            <> max(current_commune_code) filter (where is_residence_evidence)
+        or min(phone) <> max(phone)
     )
 ),
 

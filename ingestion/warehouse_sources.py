@@ -1,0 +1,45 @@
+"""The silver Delta tables as dbt's sources: the `silver` schema of the warehouse DuckDB file.
+
+dbt reads `source('silver', name)` as `warehouse.silver.<name>`. Before each dbt run this points those relations at
+the tables' current snapshots: on a local lake, views over their Parquet files (nothing copied, so a refresh does not
+re-copy 5 M dossiers into DuckDB); on object storage, tables copied through Arrow with the lake's storage options
+(DuckDB cannot read S3 offline). Running dbt by hand: `python -m ingestion.warehouse_sources` first.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from deltalake.exceptions import TableNotFoundError
+
+from ingestion.catalog import load_catalog
+from ingestion.duckdb_delta import publish_delta
+from ingestion.lake import Lake
+
+SCHEMA = "silver"
+
+
+def expose_silver(lake: Lake, connection: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
+    """Point `silver.<source>` at every silver table that exists; returns {source: "view" | "table" | "missing"}.
+
+    A source whose silver table was never built is reported "missing"; dbt then fails on it, naming the relation."""
+    own = connection is None
+    if own:
+        lake.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    connection = connection or duckdb.connect(str(lake.warehouse))
+    exposed: dict[str, str] = {}
+    try:
+        for name in load_catalog():
+            try:
+                exposed[name] = publish_delta(connection, SCHEMA, name, lake.silver(name), lake.storage_options)
+            except TableNotFoundError:
+                exposed[name] = "missing"
+    finally:
+        if own:
+            connection.close()
+    return exposed
+
+
+if __name__ == "__main__":
+    lake = Lake.from_env()
+    for source, kind in expose_silver(lake).items():
+        print(f"{lake.warehouse}: {SCHEMA}.{source} → {kind}")
