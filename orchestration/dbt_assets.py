@@ -43,7 +43,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator())
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator(), pool="warehouse_duckdb")
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     # dbt runs in dbt_project/; hand it the lake's absolute path so a relative TN_LAKE_DIR still means the same place.
     os.environ["TN_LAKE_DIR"] = str(Lake.from_env().root)

@@ -9,7 +9,7 @@ from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import WarehouseDbtResource
-from orchestration.schedules import (TRANSIENT_RETRY, WAREHOUSE_WRITER_TAGS, freshness_checks, freshness_sensor,
+from orchestration.schedules import (TRANSIENT_RETRY, freshness_checks, freshness_sensor,
                                      nightly_warehouse_refresh)
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
@@ -18,7 +18,6 @@ warehouse_refresh = define_asset_job(
     "warehouse_refresh",
     selection=AssetSelection.all() - AssetSelection.checks(*freshness_checks),  # freshness: own sensor
     description="Ingest landed extracts, rebuild silver, run dbt and every quality gate.",
-    tags=WAREHOUSE_WRITER_TAGS,
     op_retry_policy=TRANSIENT_RETRY,
 )
 

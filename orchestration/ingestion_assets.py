@@ -12,7 +12,7 @@ a partitioned run (a backfill from the UI) loads that day's files; an unpartitio
 job, the landing sensor) loads every new file and records a materialization for each day it touched.
 """
 
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 from dagster import (
@@ -24,7 +24,6 @@ from dagster import (
     AssetMaterialization,
     AssetsDefinition,
     DailyPartitionsDefinition,
-    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     Output,
@@ -152,7 +151,6 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
         group_name="bronze",
         kinds={"polars", "deltalake"},
         partitions_def=daily_file_partitions if partitioned else None,
-        freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=source.freshness_hours)),
         description=f"{source.title} ({source.department}): every row of every landed {source.format} file, "
                     f"as raw text with file, hash, line and ingestion time."
                     + (" Daily partitions by the date in the file name." if partitioned else ""),

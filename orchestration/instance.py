@@ -2,7 +2,8 @@
 
     python -m orchestration.instance      # prints DAGSTER_HOME; `make ui` runs it before `dagster dev`
 
-Embedded default: deploy/dagster.yaml (SQLite storage in DAGSTER_HOME, run queue with one DuckDB writer at a time).
+Embedded default: deploy/dagster.yaml (SQLite storage in DAGSTER_HOME, run queue; one step at a time
+opens the DuckDB warehouse: pool `warehouse_duckdb`).
 With TN_DAGSTER_PG_URL set: deploy/dagster.postgres.yaml (the same, with storage in PostgreSQL). Switching is
 configuration only: the environment picks the template.
 """

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
+from orchestration.resources import WAREHOUSE_POOL
 
 MART_SCHEMA = "marts"
 
@@ -23,7 +24,8 @@ def published_key(mart: AssetKey) -> AssetKey:
 def _publisher(mart: AssetKey) -> AssetsDefinition:
     name = mart.path[-1]
 
-    @asset(key=published_key(mart), deps=[mart], group_name="published", kinds={"duckdb", "parquet"},
+    # pool: opens the warehouse file (read-only, which another process writing it also refuses)
+    @asset(key=published_key(mart), deps=[mart], group_name="published", kinds={"duckdb", "parquet"}, pool=WAREHOUSE_POOL,
            description=f"{MART_SCHEMA}.{name} as Parquet under lake/published/mart={name}/, after its gates.")
     def _publish(context: AssetExecutionContext) -> MaterializeResult:
         lake = Lake.from_env()

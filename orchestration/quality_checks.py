@@ -22,6 +22,7 @@ from dagster import (
 from ingestion.catalog import Source
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
+from orchestration.resources import WAREHOUSE_POOL
 from quality.gx_runner import SuiteOutcome, validate_sql
 from quality.results import QualityPaths, append_results, publish_data_docs, result_rows
 from quality.suites import bronze_suite, dossier_on_time_mart_suite, silver_suite
@@ -68,8 +69,8 @@ def keep_results(context: AssetCheckExecutionContext, lake: Lake, outcome: Suite
 
 
 def gx_check(asset_key: AssetKey, suite_name: str, layer: str, dataset: str,
-             validate: Callable[[Lake], SuiteOutcome]) -> AssetChecksDefinition:
-    @asset_check(asset=asset_key, name=f"gx_{layer}_suite", blocking=True,
+             validate: Callable[[Lake], SuiteOutcome], pool: str | None = None) -> AssetChecksDefinition:
+    @asset_check(asset=asset_key, name=f"gx_{layer}_suite", blocking=True, pool=pool,
                  description=f"Great Expectations suite '{suite_name}' ({layer} layer); blocks downstream on failure.")
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         lake = Lake.from_env()
@@ -102,5 +103,6 @@ def _validate_on_time_mart(lake: Lake) -> SuiteOutcome:
 
 quality_checks = [
     *[check for source in CATALOG.values() for check in _source_checks(source)],
-    gx_check(ON_TIME_MART, "mart_dossier_on_time", "mart", "dossiers", _validate_on_time_mart),
+    # reads the warehouse file: in the warehouse pool with dbt (orchestration/resources.py)
+    gx_check(ON_TIME_MART, "mart_dossier_on_time", "mart", "dossiers", _validate_on_time_mart, pool=WAREHOUSE_POOL),
 ]

@@ -9,6 +9,7 @@ from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import ON_TIME_MART
+from orchestration.resources import WAREHOUSE_POOL
 from quality.results import QualityPaths
 from quality.scorecard import by_department, markdown
 from quality.scorecard_signals import refresh_scorecard
@@ -21,6 +22,7 @@ SCORECARD = AssetKey(["quality", "scorecard"])
     deps=[ON_TIME_MART, *(a.key for a in published_assets)],
     group_name="quality",
     kinds={"polars", "deltalake", "duckdb"},
+    pool=WAREHOUSE_POOL,  # writes the warehouse file
     description="Đúng - đủ - sạch - sống - thống nhất - dùng chung: a 0–100 score per dataset, department and day "
                 "(formulas: quality/scorecard.py). Delta lake/quality/scorecard_daily; DuckDB quality.scorecard_daily.",
 )

@@ -17,6 +17,12 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 
+# Every step that opens lake/warehouse.duckdb (dbt, the scorecard, and the steps that read it: DuckDB's read-only
+# opens also conflict with another process writing) runs in this Dagster concurrency pool. The instance templates
+# (deploy/dagster*.yaml) give it one slot, claimed by the run's executor when the step starts: one process at a
+# time has the file open, whichever way the run was launched (schedule, sensor, the UI's Materialize, the CLI).
+WAREHOUSE_POOL = "warehouse_duckdb"
+
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 

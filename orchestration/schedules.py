@@ -1,5 +1,6 @@
 """When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; freshness
-checks from each source's SLA; retries for transient failures; one DuckDB writer at a time.
+checks from each source's SLA; retries for transient failures. (One DuckDB writer at a time is the instance's
+concurrency pool `warehouse_duckdb`: orchestration/resources.py, deploy/dagster.yaml.)
 
 Why a schedule and not declarative automation: the refresh is a batch the province plans around (extracts arrive
 during the day, the IOC reads marts in the morning), the blocking GX gates must run in the same run as what they
@@ -33,10 +34,6 @@ from ingestion.lake import Lake
 NIGHTLY_CRON = "0 1 * * *"
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
-# Runs carrying this tag are limited to one at a time by the instance (deploy/dagster*.yaml,
-# concurrency.runs.tag_concurrency_limits): DuckDB allows one writer per file.
-WAREHOUSE_WRITER_TAGS = {"warehouse/duckdb": "writer"}
-
 # Transient failures (an NFS/S3 hiccup, a landing file still being copied) get retried with backoff.
 # Deterministic ones are not: failed blocking GX gates are framework errors, and dbt errors and the DuckDB lock
 # check raise Failure(allow_retries=False) (orchestration/resources.py). TN_STEP_RETRIES / TN_RETRY_DELAY_S tune
@@ -50,7 +47,11 @@ TRANSIENT_RETRY = RetryPolicy(
 
 
 def _freshness_checks(source: Source):
-    """Silver must have been rebuilt within the source's SLA (`freshness_hours` in its contract)."""
+    """Silver must have been rebuilt within the source's SLA (`freshness_hours` in its contract).
+
+    The project's one freshness mechanism: asset checks (shown on each silver asset's Checks tab, evaluated by
+    their own sensor, warn without blocking). Bronze has no separate FreshnessPolicy: silver is rebuilt from bronze
+    in the same run, so a stale bronze shows up here as a stale silver."""
     return build_last_update_freshness_checks(
         assets=[AssetKey(["silver", source.name])],
         lower_bound_delta=timedelta(hours=source.freshness_hours),
@@ -111,5 +112,5 @@ def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
     return RunRequest(
         run_key=f"nightly-{tick:%Y-%m-%d}",
         asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
-        tags={**WAREHOUSE_WRITER_TAGS, "warehouse/changed_sources": ",".join(sorted(changed))},
+        tags={"warehouse/changed_sources": ",".join(sorted(changed))},
     )

@@ -22,6 +22,7 @@ from dagster import (
 from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.quality_scorecard import SCORECARD
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.sharing.config import load_config
 from orchestration.sharing.open_data import export_open_data
 from orchestration.sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
@@ -43,6 +44,7 @@ def _upstream_keys() -> list[AssetKey]:
     deps=_upstream_keys(),
     group_name="shared",
     kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,  # attaches the warehouse file read-only
     check_specs=[AssetCheckSpec(
         "no_personal_data", asset=SHARED_MARTS, blocking=True,
         description="Every column of every table of the published shared_marts.duckdb scanned for CCCDs, phone "

@@ -1,5 +1,6 @@
 """The nightly schedule refreshes only sources that landed files (and what is downstream of them), freshness
-checks follow each source's SLA, and the instance template limits DuckDB writers to one run at a time."""
+checks follow each source's SLA (the one freshness mechanism), and the instance template loads as configured.
+(One DuckDB writer at a time, for real: tests/test_ops_concurrency.py.)"""
 
 import os
 import shutil
@@ -11,9 +12,11 @@ import pytest
 import yaml
 from dagster import (
     AssetKey,
+    AssetMaterialization,
     AssetSelection,
     DagsterInstance,
     Definitions,
+    MetadataValue,
     RunRequest,
     SkipReason,
     build_schedule_context,
@@ -25,8 +28,8 @@ from ingestion.lake import Lake
 from ingestion.sample_data import generate
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
-from orchestration.schedules import (NIGHTLY_CRON, TIMEZONE, WAREHOUSE_WRITER_TAGS, freshness_checks,
-                                     nightly_warehouse_refresh)
+from orchestration.resources import WAREHOUSE_POOL
+from orchestration.schedules import NIGHTLY_CRON, TIMEZONE, freshness_checks, nightly_warehouse_refresh
 
 TICK = datetime(2026, 11, 28, 1, 0, tzinfo=ZoneInfo(TIMEZONE))
 
@@ -67,9 +70,8 @@ def test_first_tick_refreshes_every_source_and_everything_downstream(scheduled):
     keys = {k.to_user_string() for k in first.asset_selection}
     for source in load_catalog():
         assert {f"bronze/{source}", f"silver/{source}"} <= keys
-    assert {"marts/mart_dossier_on_time_by_agency_month", "published/dossier_on_time_by_agency_month"} <= keys
+    assert {"marts/mart_dossier_on_time_by_agency_month", "published/mart_dossier_on_time_by_agency_month"} <= keys
     assert first.run_key == "nightly-2026-11-28"
-    assert first.tags["warehouse/duckdb"] == "writer"
     assert result.success
 
 
@@ -122,9 +124,32 @@ def test_freshness_check_fails_for_silver_never_built():
     assert all(e.severity.value == "WARN" for e in evaluations.values())  # warns the IOC; does not block
 
 
-def test_refresh_job_carries_retry_policy_and_writer_tag():
+def test_stale_silver_fails_only_where_its_sla_is_exceeded():
+    """Every silver last updated 30 h ago: sources with a 24 h SLA fail, those with a longer one still pass."""
+    sla = {name: source.freshness_hours for name, source in load_catalog().items()}
+    assert min(sla.values()) < 30 < max(sla.values())  # the sample catalog has both kinds
+    updated = time.time() - 30 * 3600
+    with DagsterInstance.ephemeral() as instance:
+        for name in sla:
+            instance.report_runless_asset_event(AssetMaterialization(
+                asset_key=AssetKey(["silver", name]),
+                metadata={"dagster/last_updated_timestamp": MetadataValue.timestamp(updated)}))
+        evaluations = _run_freshness(instance)
+    assert {name: evaluations[f"silver/{name}"].passed for name in sla} == {name: hours > 30 for name, hours in sla.items()}
+
+
+def test_freshness_has_one_mechanism_checks_on_silver():
+    """No FreshnessPolicy next to the checks: freshness is the silver assets' freshness checks (and their sensor)."""
+    graph = defs.resolve_asset_graph()
+    assert not [key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy is not None]
+    checked = [key for check in freshness_checks for key in check.check_keys]
+    assert sorted(k.asset_key.to_user_string() for k in checked) == sorted(f"silver/{n}" for n in load_catalog())
+    sensor = defs.resolve_sensor_def("silver_freshness_sensor")
+    assert sensor.default_status.value == "RUNNING"
+
+
+def test_refresh_job_carries_retry_policy():
     job = defs.resolve_job_def("warehouse_refresh")
-    assert job.tags == {**job.tags, **WAREHOUSE_WRITER_TAGS}
     policy = job.op_retry_policy
     assert policy is not None and policy.max_retries >= 1 and policy.delay > 0
     # freshness is evaluated by its own sensor, not mid-refresh
@@ -132,19 +157,20 @@ def test_refresh_job_carries_retry_policy_and_writer_tag():
 
 
 @pytest.mark.parametrize("pg_url", ["", "postgresql://dagster:secret@db.internal:5432/dagster"])
-def test_instance_template_limits_duckdb_writers_to_one_run(tmp_path, pg_url):
+def test_instance_template_gives_the_warehouse_pool_one_slot(tmp_path, pg_url):
     environ = {"DAGSTER_HOME": str(tmp_path / "home"), **({"TN_DAGSTER_PG_URL": pg_url} if pg_url else {})}
     home = prepare_dagster_home(environ)
     config = yaml.safe_load((home / "dagster.yaml").read_text())
     assert (home / "dagster.yaml").read_bytes() == instance_template(environ).read_bytes()
     assert ("storage" in config) == bool(pg_url)
-    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
-    [(key, value)] = WAREHOUSE_WRITER_TAGS.items()
-    assert {"key": key, "value": value, "limit": 1} in limits
+    assert config["concurrency"]["pools"] == {"default_limit": 1, "granularity": "op"}
     if not pg_url:  # the embedded instance loads as configured
         old = os.environ.get("DAGSTER_HOME")
         with DagsterInstance.from_config(str(home)) as instance:
-            run_queue = instance.get_concurrency_config().run_queue_config
-            assert run_queue.tag_concurrency_limits == limits
+            pools = instance.get_concurrency_config().pool_config
+            assert (pools.default_pool_limit, pools.pool_granularity.value) == (1, "op")
+            assert instance.event_log_storage.supports_global_concurrency_limits  # SQLite storage enforces pools
+            assert instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).limit == 1
+            assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 60
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert os.environ.get("DAGSTER_HOME") == old
