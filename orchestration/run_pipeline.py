@@ -55,15 +55,23 @@ def ensure_local_pseudonym_key() -> None:
           f"Production must set {KEY_VARIABLE} from its secret store.")
 
 
-def run_refresh(instance=None):
-    """Execute the refresh job; returns Dagster's ExecuteInProcessResult (failures are in it, not raised)."""
+def run_refresh(instance=None, asset_selection=None):
+    """Execute the refresh job (or the selected assets of it); returns Dagster's ExecuteInProcessResult (failures
+    are in it, not raised)."""
     from orchestration.definitions import defs
 
+    from orchestration.orphaned_runs import free_orphaned_slots, runner_tags
+
+    instance = instance or _dagster_instance()
+    for run_id in free_orphaned_slots(instance):
+        print(f"freed the warehouse pool slot of run {run_id} (its process had ended)")
     job = defs.resolve_job_def("warehouse_refresh")
     return job.execute_in_process(
-        instance=instance or _dagster_instance(),
+        instance=instance,
+        asset_selection=asset_selection,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        tags=runner_tags(),
     )
 
 

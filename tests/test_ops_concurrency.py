@@ -126,3 +126,40 @@ def test_two_concurrent_writer_runs_take_turns(two_writers):
     later_run = intervals[-1][3]
     messages = [e.dagster_event.message or "" for e in instance.all_logs(later_run, of_type=DagsterEventType.ENGINE_EVENT)]
     assert f"Step blocked by limit for pool {WAREHOUSE_POOL}" in messages, messages
+
+
+LOCAL_RUN = ("import sys; from dagster import AssetKey; from orchestration.run_pipeline import run_refresh; "
+             "r = run_refresh(asset_selection=[AssetKey.from_user_string(k) for k in sys.argv[1:]]); "
+             "print(r.run_id, flush=True); sys.exit(0 if r.success else 1)")
+
+
+def test_a_killed_local_run_does_not_keep_the_slot(tmp_path):
+    """`python -m orchestration.run_pipeline` runs outside the daemon: killed during its dbt step, its run would
+    keep the pool's only slot and the next local run would wait forever. The next run frees it and goes on."""
+    environ = {k: v for k, v in os.environ.items() if k != "TN_DAGSTER_PG_URL"}
+    environ |= {"DAGSTER_HOME": str(tmp_path / "dagster_home"), "TN_LAKE_DIR": str(tmp_path / "lake")}
+    home = prepare_dagster_home(environ)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TN_LAKE_DIR", environ["TN_LAKE_DIR"])
+        generate(Lake.from_env().landing, scale="tiny", seed=7)
+        with DagsterInstance.from_config(str(home)) as instance:
+            assert defs.resolve_job_def("warehouse_refresh").execute_in_process(
+                instance=instance, asset_selection=INGEST_SELECTION, raise_on_error=False).success
+            killed = subprocess.Popen([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
+                                      env=environ, start_new_session=True, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 300
+            while not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots:
+                assert time.monotonic() < deadline and killed.poll() is None, "the run never took the slot"
+                time.sleep(0.2)
+            os.killpg(killed.pid, 9)  # the run and its dbt child, mid-step: no cleanup runs
+            killed.wait()
+            holder = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots[0].run_id
+
+            again = subprocess.run([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
+                                   env=environ, capture_output=True, text=True, timeout=300)
+            assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+            assert f"freed the warehouse pool slot of run {holder}" in again.stdout
+            assert instance.get_run_by_id(holder).status == DagsterRunStatus.FAILURE
+            assert instance.get_run_by_id(again.stdout.strip().splitlines()[-1]).status == DagsterRunStatus.SUCCESS
+            assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
