@@ -18,24 +18,18 @@ from ingestion.lake import Lake
 SCHEMA = "silver"
 
 
-def expose_silver(lake: Lake, connection: duckdb.DuckDBPyConnection | None = None) -> dict[str, str]:
+def expose_silver(lake: Lake) -> dict[str, str]:
     """Point `silver.<source>` at every silver table that exists; returns {source: "view" | "table" | "missing"}.
 
     A source whose silver table was never built is reported "missing"; dbt then fails on it, naming the relation."""
-    own = connection is None
-    if own:
-        lake.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    connection = connection or duckdb.connect(str(lake.warehouse))
+    lake.warehouse.parent.mkdir(parents=True, exist_ok=True)
     exposed: dict[str, str] = {}
-    try:
+    with duckdb.connect(str(lake.warehouse)) as connection:
         for name in load_catalog():
             try:
                 exposed[name] = publish_delta(connection, SCHEMA, name, lake.silver(name), lake.storage_options)
             except TableNotFoundError:
                 exposed[name] = "missing"
-    finally:
-        if own:
-            connection.close()
     return exposed
 
 

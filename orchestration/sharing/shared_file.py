@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from ingestion.catalog import load_catalog
+from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
 from orchestration.sharing.config import ColumnRule, SharedTable, SharingConfig
 from orchestration.sharing.pii_scan import Needles, ScanReport, scan
@@ -69,10 +70,6 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str
     return tables
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _select_list(table: SharedTable, columns: list[tuple[str, str]], pii: set[str],
                  outcome: BuildOutcome) -> tuple[list[str], list[dict]]:
     exprs, described = [], []
@@ -82,7 +79,7 @@ def _select_list(table: SharedTable, columns: list[tuple[str, str]], pii: set[st
             outcome.dropped_unclassified.append(f"{table.name}.{column}")
             rule = ColumnRule("drop")
         rule = rule or ColumnRule("keep")
-        ref = _quote(column)
+        ref = quoted(column)
         if rule.treatment == "drop":
             continue
         name = rule.rename or column
@@ -92,7 +89,7 @@ def _select_list(table: SharedTable, columns: list[tuple[str, str]], pii: set[st
             "pseudonymise": pseudonym_sql(ref, rule.domain or column),
             "year": f"year({ref})",
         }[rule.treatment]
-        exprs.append(f"{expr} as {_quote(name)}")
+        exprs.append(f"{expr} as {quoted(name)}")
         described.append({"column": name, "from": column, "treatment": rule.treatment,
                           **({"domain": rule.domain} if rule.domain else {})})
     return exprs, described
@@ -104,13 +101,13 @@ def _suppressed(table: SharedTable, inner: str, kept: list[str], threshold: int)
     counts = [c for c in s.counts if c in kept]
     if not counts:
         return inner
-    small = " or ".join(f"({_quote(c)} between 1 and {threshold - 1})" for c in counts)
+    small = " or ".join(f"({quoted(c)} between 1 and {threshold - 1})" for c in counts)
     flag = f"coalesce(({s.where}) and ({small}), false)"
-    replaced = {c: f"case when ({s.where}) and {_quote(c)} between 1 and {threshold - 1} then null "
-                   f"else {_quote(c)} end as {_quote(c)}" for c in counts}
-    replaced |= {c: f"case when {flag} then null else {_quote(c)} end as {_quote(c)}"
+    replaced = {c: f"case when ({s.where}) and {quoted(c)} between 1 and {threshold - 1} then null "
+                   f"else {quoted(c)} end as {quoted(c)}" for c in counts}
+    replaced |= {c: f"case when {flag} then null else {quoted(c)} end as {quoted(c)}"
                  for c in s.derived if c in kept}
-    select = ", ".join(replaced.get(c, _quote(c)) for c in kept)
+    select = ", ".join(replaced.get(c, quoted(c)) for c in kept)
     return f"select {select}, {flag} as {SUPPRESSED_FLAG} from ({inner})"
 
 
@@ -118,7 +115,7 @@ def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict) -> Need
     for name in NEEDLE_SOURCES:
         if name in tables:
             cols = {c for c, _ in tables[name]}
-            pick = lambda c: f"{_quote(c)}" if c in cols else "null"  # noqa: E731
+            pick = lambda c: f"{quoted(c)}" if c in cols else "null"  # noqa: E731
             frame = con.sql(f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
                             f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}").pl()
             return Needles.of(*(frame[c].drop_nulls().to_list() for c in ("n", "c", "p")))
