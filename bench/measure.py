@@ -7,6 +7,7 @@ the largest single process for comparison.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -96,3 +97,21 @@ def machine_load() -> dict:
         if int(pid) != me and float(cpu) >= 5:
             busy.append({"pid": int(pid), "cpu_percent": float(cpu), "rss_mb": int(rss) // 1024, "cmd": args[:120]})
     return {"loadavg_1_5_15": [round(x, 2) for x in load], "busy_processes": busy}
+
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def own_peak_rss_mib() -> int:
+    """Peak resident memory of this process (for benchmarks that run in process)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def report(name: str, results: dict) -> Path:
+    """Print a benchmark's figures and keep them in bench/results/<name>.json."""
+    text = json.dumps(results, indent=2)
+    print(text)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(text)
+    return path

@@ -14,16 +14,14 @@ The pipeline uses SQL per row: simplest, keeps row order, and within 1.5x of the
 import argparse
 import hashlib
 import hmac
-import json
-import resource
 import time
-from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from bench.measure import own_peak_rss_mib, report
 from orchestration.sharing.pseudonym import PSEUDONYM_HEX_CHARS, bind_key, pseudonym, pseudonym_sql
 
 KEY = b"bench-key-0123456789-0123456789-0123456789"
@@ -80,11 +78,8 @@ def main() -> None:
     assert all(s == u == pseudonym(c, "cccd", KEY) for c, s, u in sample), "pseudonyms differ"
     for way in ("duckdb_sql", "duckdb_sql_distinct_join", "python_udf_unique"):
         results[f"{way}_rows_per_s"] = round(args.rows / results[f"{way}_s"])
-    results["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(json.dumps(results, indent=2))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "pseudonymise_hmac.json").write_text(json.dumps(results, indent=2))
+    results["peak_rss_mib"] = own_peak_rss_mib()
+    report("pseudonymise_hmac", results)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ synthetic dossier IDs ("-0912345678"): the scan refused to publish; the IDs now 
 """
 
 import argparse
-import json
-import resource
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
+from bench.measure import own_peak_rss_mib, report
 from ingestion.lake import Lake
 from ingestion.sample_data import GIVEN_MALE, MIDDLE_MALE, SURNAMES
 from orchestration.sharing.config import load_config
@@ -68,12 +67,9 @@ def main() -> None:
             "values_scanned": outcome.scan.values_scanned, "pii_hits": len(outcome.scan.hits),
             "shared_file_mib": round(lake.shared_marts.stat().st_size / 2**20),
             "warehouse_mib": round(lake.warehouse.stat().st_size / 2**20),
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_rss_mib": own_peak_rss_mib(),
         }
-    print(json.dumps(results, indent=2))
-    out = Path(__file__).parent / "results"
-    out.mkdir(exist_ok=True)
-    (out / "shared_file_build.json").write_text(json.dumps(results, indent=2))
+    report("shared_file_build", results)
 
 
 if __name__ == "__main__":

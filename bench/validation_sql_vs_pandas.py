@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -63,6 +62,7 @@ def prepare(rows: int, work: Path) -> tuple[Path, Path]:
 
 
 def run_mode(mode: str, delta: Path, db: Path) -> dict:
+    from bench.measure import own_peak_rss_mib
     from ingestion.catalog import load_catalog
     from quality.gx_runner import validate_frame, validate_sql
     from quality.suites import silver_suite
@@ -83,7 +83,7 @@ def run_mode(mode: str, delta: Path, db: Path) -> dict:
         "rows_per_second": round(outcome.rows / seconds), "expectations": len(outcome.outcomes),
         "failed": sorted(f"{o.rule}({o.column})" for o in outcome.outcomes if not o.success),
         "errors": [o.describe() for o in outcome.outcomes if o.error],
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_rss_mib": own_peak_rss_mib(),
     }
 
 
