@@ -26,7 +26,6 @@ from dagster import (
     DailyPartitionsDefinition,
     MaterializeResult,
     MetadataValue,
-    Output,
     TableColumn,
     TableSchema,
     asset,

@@ -7,23 +7,18 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
-from dagster import DagsterInstance
 
 from ingestion.lake import Lake
-from ingestion.sample_data import generate
-from orchestration.run_pipeline import run_refresh
 from tests.expected_marts import current_commune
+from tests.pipeline_run import refreshed_lake
 from tests.handmade_silver import DUC_XUAN, PHAN_DINH_PHUNG, QUAN_TRIEU, dbt, write_silver
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("departments")
-    with pytest.MonkeyPatch.context() as patch, DagsterInstance.ephemeral() as instance:
-        patch.setenv("TN_LAKE_DIR", str(root / "lake"))
-        lake = Lake.from_env()
-        generate(lake.landing, scale="tiny", seed=7)
-        assert run_refresh(instance).success  # every source through the real pipeline; dossiers, citizens kept
+    with refreshed_lake(root) as (lake, _, result):
+        assert result.success  # every source through the real pipeline; dossiers, citizens kept
         registry = sorted(pl.read_delta(str(lake.silver("citizens")))["cccd"].to_list())
         write_silver(lake, registry)  # hand-made figures replace the generated departmental silver tables
         dbt(lake, root / "dbt_target", "build")

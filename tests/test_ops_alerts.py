@@ -3,7 +3,6 @@ crash inside dbt, and the run-failure sensor writes it to the alert log and mail
 (aiosmtpd) on loopback."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,11 +14,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from dagster import DagsterInstance, build_run_status_sensor_context
 
-from ingestion.lake import Lake
-from ingestion.sample_data import generate
 from orchestration.alerts import AlertChannels, alert_on_run_failure
 from orchestration.resources import warehouse_lock_error
 from orchestration.run_pipeline import run_refresh
+from tests.pipeline_run import sample_lake_in
 
 DBT_STEP = "warehouse_dbt_assets"
 
@@ -63,10 +61,7 @@ def _hold_open(path) -> subprocess.Popen:
 def locked_run(tmp_path_factory):
     """One refresh run against a lake whose warehouse file an analyst holds open (shared by the tests here)."""
     root = tmp_path_factory.mktemp("locked")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TN_LAKE_DIR", str(root / "lake"))
-        lake = Lake.from_env()
-        generate(lake.landing, scale="tiny", seed=7)
+    with sample_lake_in(root) as lake:
         lake.root.mkdir(parents=True, exist_ok=True)
         duckdb.connect(str(lake.warehouse)).close()  # an existing warehouse file
         holder = _hold_open(lake.warehouse)

@@ -7,17 +7,18 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import pytest
 import yaml
 from dagster import AssetKey, AssetSelection, DagsterEventType, DagsterInstance, DagsterRunStatus
 
-from ingestion.lake import PROJECT_ROOT, Lake
-from ingestion.sample_data import generate
+from ingestion.lake import PROJECT_ROOT
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
 from orchestration.publish_assets import mart_keys
 from orchestration.resources import WAREHOUSE_POOL
+from tests.pipeline_run import sample_lake_in
 
 # One small corner of the warehouse is enough: the dbt step holds the file for writing while `dbt build` runs.
 # The admin-units staging model with what it reads (seeds, the commune code map) and the silver table under it.
@@ -39,37 +40,41 @@ def pool_steps(job_name: str = "warehouse_refresh") -> set[str]:
     return {node.name for node in job.graph.node_defs if getattr(node, "pool", None) == WAREHOUSE_POOL}
 
 
+@contextmanager
+def _ingested(root):
+    """(environment of a run process, instance, ingest result): an instance in `root` made from the embedded
+    template (as `make ui` writes it), the tiny sample landed, and the silver tables under the writer steps built."""
+    environ = {k: v for k, v in os.environ.items() if k != "TN_DAGSTER_PG_URL"}
+    environ |= {"DAGSTER_HOME": str(root / "dagster_home"), "TN_LAKE_DIR": str(root / "lake")}
+    home = prepare_dagster_home(environ)
+    with sample_lake_in(root), DagsterInstance.from_config(str(home)) as instance:
+        ingest = defs.resolve_job_def("warehouse_refresh").execute_in_process(
+            instance=instance, asset_selection=INGEST_SELECTION, raise_on_error=False)
+        assert ingest.success
+        yield environ, instance, ingest
+
+
 @pytest.fixture(scope="module")
 def two_writers(tmp_path_factory):
     """Start two warehouse-writing runs at once; (instance, [(run id, exit code, output)])."""
-    root = tmp_path_factory.mktemp("concurrency")
-    environ = {k: v for k, v in os.environ.items() if k != "TN_DAGSTER_PG_URL"}
-    environ |= {"DAGSTER_HOME": str(root / "dagster_home"), "TN_LAKE_DIR": str(root / "lake")}
-    home = prepare_dagster_home(environ)  # the embedded template, as `make ui` writes it
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TN_LAKE_DIR", environ["TN_LAKE_DIR"])
-        generate(Lake.from_env().landing, scale="tiny", seed=7)
-        with DagsterInstance.from_config(str(home)) as instance:
-            ingest = defs.resolve_job_def("warehouse_refresh").execute_in_process(
-                instance=instance, asset_selection=INGEST_SELECTION, raise_on_error=False)
-            assert ingest.success
-            def launch():
-                return subprocess.Popen([sys.executable, "-m", "tests.warehouse_writer_run", *WRITER_SELECTION],
-                                        cwd=PROJECT_ROOT, env=environ, text=True,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with _ingested(tmp_path_factory.mktemp("concurrency")) as (environ, instance, ingest):
+        def launch():
+            return subprocess.Popen([sys.executable, "-m", "tests.warehouse_writer_run", *WRITER_SELECTION],
+                                    cwd=PROJECT_ROOT, env=environ, text=True,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
-            # The second run starts while the first one is at its writer step (it holds the slot or, without a
-            # pool, is opening the file): a UI click during the nightly refresh. Not both at the same millisecond:
-            # Dagster's slot claim is a read-then-write on SQLite and can hand one slot to two simultaneous claims.
-            first = launch()
-            _wait_for_writer_step(instance, first, known_runs={ingest.run_id})
-            launched = [first, launch()]
-            finished = []
-            for process in launched:
-                output, _ = process.communicate(timeout=600)
-                lines = output.strip().splitlines()
-                finished.append((lines[-1] if lines else "", process.returncode, output))
-            yield instance, finished
+        # The second run starts while the first one is at its writer step (it holds the slot or, without a
+        # pool, is opening the file): a UI click during the nightly refresh. Not both at the same millisecond:
+        # Dagster's slot claim is a read-then-write on SQLite and can hand one slot to two simultaneous claims.
+        first = launch()
+        _wait_for_writer_step(instance, first, known_runs={ingest.run_id})
+        launched = [first, launch()]
+        finished = []
+        for process in launched:
+            output, _ = process.communicate(timeout=600)
+            lines = output.strip().splitlines()
+            finished.append((lines[-1] if lines else "", process.returncode, output))
+        yield instance, finished
 
 
 def _wait_for_writer_step(instance: DagsterInstance, process: subprocess.Popen, known_runs: set[str],
@@ -136,30 +141,22 @@ LOCAL_RUN = ("import sys; from dagster import AssetKey; from orchestration.run_p
 def test_a_killed_local_run_does_not_keep_the_slot(tmp_path):
     """`python -m orchestration.run_pipeline` runs outside the daemon: killed during its dbt step, its run would
     keep the pool's only slot and the next local run would wait forever. The next run frees it and goes on."""
-    environ = {k: v for k, v in os.environ.items() if k != "TN_DAGSTER_PG_URL"}
-    environ |= {"DAGSTER_HOME": str(tmp_path / "dagster_home"), "TN_LAKE_DIR": str(tmp_path / "lake")}
-    home = prepare_dagster_home(environ)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TN_LAKE_DIR", environ["TN_LAKE_DIR"])
-        generate(Lake.from_env().landing, scale="tiny", seed=7)
-        with DagsterInstance.from_config(str(home)) as instance:
-            assert defs.resolve_job_def("warehouse_refresh").execute_in_process(
-                instance=instance, asset_selection=INGEST_SELECTION, raise_on_error=False).success
-            killed = subprocess.Popen([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
-                                      env=environ, start_new_session=True, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 300
-            while not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots:
-                assert time.monotonic() < deadline and killed.poll() is None, "the run never took the slot"
-                time.sleep(0.2)
-            os.killpg(killed.pid, 9)  # the run and its dbt child, mid-step: no cleanup runs
-            killed.wait()
-            holder = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots[0].run_id
+    with _ingested(tmp_path) as (environ, instance, _):
+        killed = subprocess.Popen([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
+                                  env=environ, start_new_session=True, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots:
+            assert time.monotonic() < deadline and killed.poll() is None, "the run never took the slot"
+            time.sleep(0.2)
+        os.killpg(killed.pid, 9)  # the run and its dbt child, mid-step: no cleanup runs
+        killed.wait()
+        holder = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots[0].run_id
 
-            again = subprocess.run([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
-                                   env=environ, capture_output=True, text=True, timeout=300)
-            assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-            assert f"freed the warehouse pool slot of run {holder}" in again.stdout
-            assert instance.get_run_by_id(holder).status == DagsterRunStatus.FAILURE
-            assert instance.get_run_by_id(again.stdout.strip().splitlines()[-1]).status == DagsterRunStatus.SUCCESS
-            assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
+        again = subprocess.run([sys.executable, "-c", LOCAL_RUN, *WRITER_SELECTION], cwd=PROJECT_ROOT,
+                               env=environ, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        assert f"freed the warehouse pool slot of run {holder}" in again.stdout
+        assert instance.get_run_by_id(holder).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(again.stdout.strip().splitlines()[-1]).status == DagsterRunStatus.SUCCESS
+        assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots

@@ -24,12 +24,11 @@ from dagster import (
 )
 
 from ingestion.catalog import load_catalog
-from ingestion.lake import Lake
-from ingestion.sample_data import generate
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.schedules import NIGHTLY_CRON, TIMEZONE, freshness_checks, nightly_warehouse_refresh
+from tests.pipeline_run import sample_lake_in
 
 TICK = datetime(2026, 11, 28, 1, 0, tzinfo=ZoneInfo(TIMEZONE))
 
@@ -38,10 +37,7 @@ TICK = datetime(2026, 11, 28, 1, 0, tzinfo=ZoneInfo(TIMEZONE))
 def scheduled(tmp_path_factory):
     """A persistent instance + sample lake; evaluate the tick, run what it asks for, evaluate again."""
     root = tmp_path_factory.mktemp("schedule")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TN_LAKE_DIR", str(root / "lake"))
-        lake = Lake.from_env()
-        generate(lake.landing, scale="tiny", seed=7)
+    with sample_lake_in(root) as lake:
         (root / "dagster_home").mkdir()
         with DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
             def tick():

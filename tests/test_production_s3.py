@@ -2,7 +2,6 @@
 moto's S3 server on loopback. The server runs in its own process: deltalake's Rust calls hold the GIL, so a
 server thread inside the test process would never answer them."""
 
-import os
 import socket
 import subprocess
 import sys

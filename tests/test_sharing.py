@@ -6,11 +6,9 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 from dagster import DagsterInstance, materialize
 
 from ingestion.lake import PROJECT_ROOT, Lake
