@@ -12,7 +12,6 @@ The shared-file asset runs it before publishing (and refuses on any hit); tests 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -26,17 +25,32 @@ NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYIN
                  "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Needles:
-    """What the population's personal data looks like: full names, CCCDs and phone numbers."""
+    """What the population's personal data looks like: full names (normalised), CCCDs and phone numbers.
+
+    Identifiers stay polars Series: at province scale there are millions, and Python sets of them cost more than
+    the scan itself."""
     names: frozenset[str] = frozenset()
-    cccds: frozenset[str] = frozenset()
-    phones: frozenset[str] = frozenset()
+    cccds: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
+    phones: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
 
     @classmethod
     def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> "Needles":
-        return cls(frozenset(_norm(n) for n in names if n and len(n.split()) >= 2),
-                   frozenset(c for c in cccds if c), frozenset(p for p in phones if p))
+        full_names = _distinct(names).str.normalize("NFC").str.to_lowercase()
+        full_names = full_names.filter(full_names.str.count_matches(r"\S+") >= 2)
+        return cls(frozenset(full_names.to_list()), _distinct(cccds), _distinct(phones))
+
+    def identifiers(self) -> pl.DataFrame:
+        """Every CCCD and phone number, also with its leading zeros lost (stored as a number somewhere)."""
+        both = pl.concat([self.cccds, self.phones])
+        return pl.concat([both, both.str.strip_chars_start("0")]).unique().to_frame("v")
+
+
+def _distinct(values: Iterable[str]) -> pl.Series:
+    series = values if isinstance(values, pl.Series) else pl.Series("v", list(values), dtype=pl.String)
+    series = series.cast(pl.String).rename("v")
+    return series.filter(series.is_not_null() & (series != "")).unique()
 
 
 @dataclass(frozen=True)
@@ -77,10 +91,6 @@ class ScanReport:
         return text
 
 
-def _norm(text: str) -> str:
-    return unicodedata.normalize("NFC", text).lower()
-
-
 def _mask(value: str) -> str:
     return value[:3] + "*" * max(len(value) - 3, 0)
 
@@ -92,9 +102,9 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
     columns = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
         "where database_name = $1 and not internal order by 1, 2, column_index", [database]).fetchall()
-    con.execute("create or replace temp table _pii_ids as select unnest($1::varchar[]) as v", [sorted(
-        {*needles.cccds, *needles.phones, *(c.lstrip("0") for c in needles.cccds),
-         *(p.lstrip("0") for p in needles.phones)})])
+    con.register("_pii_ids_arrow", needles.identifiers())
+    con.execute("create or replace temp table _pii_ids as select v from _pii_ids_arrow")
+    con.unregister("_pii_ids_arrow")
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, data_type in columns:
         by_table.setdefault((schema, table), []).append((column, data_type))

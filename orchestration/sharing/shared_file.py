@@ -118,7 +118,7 @@ def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict) -> Need
             pick = lambda c: f"{quoted(c)}" if c in cols else "null"  # noqa: E731
             frame = con.sql(f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
                             f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}").pl()
-            return Needles.of(*(frame[c].drop_nulls().to_list() for c in ("n", "c", "p")))
+            return Needles.of(*(frame[c] for c in ("n", "c", "p")))
     return Needles()
 
 
