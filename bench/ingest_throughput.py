@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +60,6 @@ def land_enterprise_update(landing: Path, seed: int = 20) -> int:
     """10% of the landed enterprises with a new status and capital, plus 1% new enterprises."""
     import polars as pl
 
-    from ingestion.catalog import load_catalog
-
-    source = load_catalog()["enterprises"]
     current = pl.read_ndjson(next((landing / "enterprises").glob("*.ndjson")), infer_schema_length=None)
     changed = current.sample(fraction=0.1, seed=seed).with_columns(
         pl.lit("Tạm ngừng kinh doanh").alias("tinh_trang"), (pl.col("von_dieu_le") * 2).alias("von_dieu_le"),

@@ -236,7 +236,7 @@ def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:
             .sort(keys)) if duplicated else rows
 
 
-def _per_file(frame: pl.DataFrame, name: str) -> dict[str, int]:
+def _per_file(frame: pl.DataFrame) -> dict[str, int]:
     if frame.is_empty():
         return {}
     counts = frame.group_by("_file_hash").len()
@@ -302,7 +302,7 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
                                file_hashes=new_hashes)
         build.inserted_rows, build.updated_rows = inserted.height, updated.height
         if log_path is not None:
-            _log_silver(source, log_path, files, rejected, inserted, updated, build.mode)
+            _log_silver(source, log_path, files, rejected, inserted, build.mode)
         build.files_applied = sorted(files["_source_file"].unique().to_list())  # no per-row Python
 
     reasons = _reasons(quarantine_path, source)
@@ -316,14 +316,14 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
     return build
 
 
-def _log_silver(source: Source, log_path: Path, files, rejected, inserted, updated, mode: str) -> None:
+def _log_silver(source: Source, log_path: Path, files, rejected, inserted, mode: str) -> None:
     """One log row per file of the batch (`files`: _file_hash, _source_file, n)."""
     now = datetime.now(timezone.utc)
-    bad, new, upd = _per_file(rejected, "q"), _per_file(inserted, "i"), _per_file(updated, "u")
+    bad, new = _per_file(rejected), _per_file(inserted)
     entries = []
     for row in files.iter_rows(named=True):
         digest, n = row["_file_hash"], row["n"]
-        q, i, u = bad.get(digest, 0), new.get(digest, 0), upd.get(digest, 0)
+        q, i = bad.get(digest, 0), new.get(digest, 0)
         # this file's rows that did not add a key: in-batch duplicates, or an older row they replaced (upsert)
         superseded = n - q - i
         entries.append({"source": source.name, "stage": "silver", "file": row["_source_file"], "file_hash": digest,
