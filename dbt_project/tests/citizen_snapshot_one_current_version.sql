@@ -1,18 +1,26 @@
 -- SCD2 integrity: each CCCD has exactly one open version, and versions of one CCCD do not overlap.
-with versions as (
+-- The window runs only over the CCCDs with more than one version (those whose record ever changed), not over
+-- every citizen: 3 s -> well under 1 s at province scale (2.2 M CCCDs).
+with per_citizen as (
+    select cccd, count(*) as versions, count(*) filter (where valid_to is null) as current_versions
+    from {{ ref('snap_citizen') }}
+    group by cccd
+),
+
+changed as (
     select
         cccd, valid_from, valid_to,
         lead(valid_from) over (partition by cccd order by valid_from) as next_valid_from
     from {{ ref('snap_citizen') }}
+    where cccd in (select cccd from per_citizen where versions > 1)
 )
 
 select cccd, 'not exactly one current version' as problem
-from versions
-group by cccd
-having count(*) filter (where valid_to is null) <> 1
+from per_citizen
+where current_versions <> 1
 
 union all
 
 select cccd, 'versions overlap or leave a gap'
-from versions
+from changed
 where next_valid_from is not null and valid_to is distinct from next_valid_from
