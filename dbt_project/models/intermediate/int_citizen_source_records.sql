@@ -1,6 +1,6 @@
 -- What each department says about a citizen, one row per CCCD and department, for survivorship and conflicts.
--- Departments rank: population registry (1) wins; social insurance (2), dossier applicants (3) and health visits
--- (4) only fill what it lacks. Within a department the latest record speaks for it.
+-- Departments rank (macro citizen_sources): population registry (1) wins; social insurance (2), dossier applicants
+-- (3) and health visits (4) only fill what it lacks. Within a department the latest record speaks for it.
 -- is_residence_evidence: whether the department's commune says where the citizen lives. A dossier's commune is
 -- where it was filed and a health station visit only suggests residence, so both fill a missing commune but are not
 -- held against the registry as conflicts (registry vs social insurance are).
@@ -10,7 +10,7 @@ with registry as (
         cccd,
         'population_registry' as source,
         true as is_residence_evidence,
-        1 as source_rank,
+        {{ citizen_source_rank('population_registry') }} as source_rank,
         full_name,
         date_of_birth,
         sex,
@@ -25,7 +25,7 @@ social_insurance as (
         citizen_cccd as cccd,
         'social_insurance' as source,
         true as is_residence_evidence,
-        2 as source_rank,
+        {{ citizen_source_rank('social_insurance') }} as source_rank,
         null::varchar as full_name,
         null::date as date_of_birth,
         null::varchar as sex,
@@ -41,7 +41,7 @@ dossier_applicants as (
         applicant_cccd as cccd,
         'dossiers' as source,
         false as is_residence_evidence,
-        3 as source_rank,
+        {{ citizen_source_rank('dossiers') }} as source_rank,
         null::varchar as full_name,
         null::date as date_of_birth,
         null::varchar as sex,
@@ -60,7 +60,7 @@ health_visits as (
         visits.patient_cccd as cccd,
         'health_visits' as source,
         false as is_residence_evidence,
-        4 as source_rank,
+        {{ citizen_source_rank('health_visits') }} as source_rank,
         null::varchar as full_name,
         null::date as date_of_birth,
         null::varchar as sex,
