@@ -58,17 +58,26 @@ def _ingested(root):
 def two_writers(tmp_path_factory):
     """Start two warehouse-writing runs at once; (instance, [(run id, exit code, output)])."""
     with _ingested(tmp_path_factory.mktemp("concurrency")) as (environ, instance, ingest):
-        def launch():
-            return subprocess.Popen([sys.executable, "-m", "tests.warehouse_writer_run", *WRITER_SELECTION],
-                                    cwd=PROJECT_ROOT, env=environ, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        def ready():
+            process = subprocess.Popen([sys.executable, "-m", "tests.warehouse_writer_run", "--on-go",
+                                        *WRITER_SELECTION], cwd=PROJECT_ROOT, env=environ, text=True,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            assert process.stdout.readline().strip() == "ready"
+            return process
+
+        def go(process):
+            process.stdin.write("go\n")
+            process.stdin.flush()
 
         # The second run starts while the first one is at its writer step (it holds the slot or, without a
-        # pool, is opening the file): a UI click during the nightly refresh. Not both at the same millisecond:
-        # Dagster's slot claim is a read-then-write on SQLite and can hand one slot to two simultaneous claims.
-        first = launch()
+        # pool, is opening the file): a UI click during the nightly refresh. Both processes have loaded the code
+        # location beforehand, so the second run reaches its writer step at once. Not both at the same
+        # millisecond: Dagster's slot claim is a read-then-write on SQLite and can hand one slot to two claims.
+        first, second = ready(), ready()
+        go(first)
         _wait_for_writer_step(instance, first, known_runs={ingest.run_id})
-        launched = [first, launch()]
+        go(second)
+        launched = [first, second]
         finished = []
         for process in launched:
             output, _ = process.communicate(timeout=600)

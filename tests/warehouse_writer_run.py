@@ -1,10 +1,12 @@
 """One run of `warehouse_refresh` for the selected assets, in its own process, the way a launched run executes:
 
-    python -m tests.warehouse_writer_run staging/stg_admin_units [more asset keys]
+    python -m tests.warehouse_writer_run [--on-go] staging/stg_admin_units [more asset keys]
 
-against the instance in $DAGSTER_HOME and the lake in $TN_LAKE_DIR, with the job's own executor (multiprocess:
-each step in a child process, as in a run started from the UI or by the daemon). Prints the run id; the exit code
+against the instance in $DAGSTER_HOME and the lake in $TN_LAKE_DIR, with the job's own executor (the code
+location's in-process executor, as in a run started from the UI or by the daemon). Prints the run id; the exit code
 is 0 when the run succeeded. Used by tests/test_ops_concurrency.py to start two writers at the same time.
+`--on-go`: load the code location first, print "ready", and start the run when a line arrives on stdin (loading
+takes ~10 s, longer than the small run itself: the test starts the second run at a moment it chooses).
 """
 
 import sys
@@ -15,7 +17,12 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from ingestion.lake import PROJECT_ROOT
 
 
-def main(keys: list[str]) -> int:
+def main(keys: list[str], on_go: bool) -> int:
+    if on_go:
+        import orchestration.definitions  # noqa: F401 (loaded now, not when the run starts)
+
+        print("ready", flush=True)
+        sys.stdin.readline()
     job = ReconstructableRepository.for_module(
         "orchestration.definitions", "defs", working_directory=str(PROJECT_ROOT)
     ).get_reconstructable_job("warehouse_refresh")
@@ -26,4 +33,5 @@ def main(keys: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    arguments = sys.argv[1:]
+    sys.exit(main([a for a in arguments if a != "--on-go"], "--on-go" in arguments))
