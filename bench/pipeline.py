@@ -1,4 +1,5 @@
-"""One `warehouse_refresh` run through Dagster, in process, with per-step timings read from the run's event log.
+"""One `warehouse_refresh` run through Dagster, in process (as launched runs execute too: the code location's executor
+is `in_process_executor`), with per-step timings read from the run's event log.
 
     TN_LAKE_DIR=... DAGSTER_HOME=... python -m bench.pipeline RESULT_JSON [--incremental]
 
