@@ -32,6 +32,6 @@ defs = Definitions(
     # Every job runs its steps in the run's own process, launched or not. Dagster's default multiprocess executor
     # starts one process per step, and each loads this code location (Dagster, dagster-dbt, GX: ~10 s) while the
     # steps' engines (polars, DuckDB) already use every core: a launched refresh of the small sample took 389 s with
-    # forkserver processes two at a time, ~60 s in one process. Pools hold either way (the executor claims slots).
+    # forkserver processes two at a time, 45 s in one process. Pools hold either way (the executor claims slots).
     executor=in_process_executor,
 )
