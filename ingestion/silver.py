@@ -62,7 +62,20 @@ def _clean(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """`_clean_text` on every column; NFC only where a column holds non-ASCII text (ASCII is NFC already, and
     normalising is the costliest step of silver on codes, ids and dates)."""
     non_ascii = frame.select(pl.col(c).str.contains(r"[^\x00-\x7F]").any() for c in columns).row(0)
-    return frame.with_columns(_clean_text(c, normalise=bool(flag)) for c, flag in zip(columns, non_ascii))
+    return frame.with_columns(_few_values_cleaned(frame.get_column(c)) if flag and _few_values(frame.get_column(c))
+                              else _clean_text(c, normalise=bool(flag)) for c, flag in zip(columns, non_ascii))
+
+
+def _few_values(values: pl.Series) -> bool:
+    return values.approx_n_unique() * 100 < values.len()
+
+
+def _few_values_cleaned(values: pl.Series) -> pl.Expr:
+    """A column of few distinct values (a status, a category) cleaned once per value, not once per row: NFC on
+    5 M statuses 1.3 s -> 0.2 s."""
+    distinct = values.unique().drop_nulls()
+    cleaned = distinct.to_frame().select(_clean_text(values.name)).to_series()
+    return pl.col(values.name).replace_strict(distinct, cleaned, return_dtype=pl.String)
 
 
 def _number(raw: pl.Expr, number_format: str) -> pl.Expr:
@@ -131,22 +144,22 @@ def _typed(column: Column, number_format: str, *, all_notations: bool = True) ->
     return raw
 
 
-def _violations(column: Column) -> list[pl.Expr]:
-    """One expression per contract rule, each null where the rule holds and a readable reason where not."""
+def _violations(column: Column) -> list[tuple[pl.Expr, pl.Expr]]:
+    """One (broken, reason) pair per contract rule: `broken` is true on the rows that break it, `reason` says how,
+    readably. Reasons are spelled only for broken rows: building them on every row costs more than all of typing."""
     raw, typed, name = pl.col(column.name), pl.col(f"__typed_{column.name}"), column.name
     shown = pl.lit("'") + raw + pl.lit("'")
     rules = []
     if column.required:
-        rules.append(pl.when(raw.is_null()).then(pl.lit(f"{name}: required value missing")))
+        rules.append((raw.is_null(), pl.lit(f"{name}: required value missing")))
     if column.type != "string":
-        rules.append(pl.when(raw.is_not_null() & typed.is_null())
-                     .then(pl.lit(f"{name}: not a valid {column.type} ") + shown))
+        rules.append((raw.is_not_null() & typed.is_null(), pl.lit(f"{name}: not a valid {column.type} ") + shown))
     if column.pattern:
-        rules.append(pl.when(raw.is_not_null() & ~raw.str.contains(column.pattern))
-                     .then(pl.lit(f"{name}: ") + shown + pl.lit(f" does not match {column.pattern}")))
+        rules.append((raw.is_not_null() & ~raw.str.contains(column.pattern),
+                      pl.lit(f"{name}: ") + shown + pl.lit(f" does not match {column.pattern}")))
     if column.allowed:
-        rules.append(pl.when(raw.is_not_null() & ~raw.is_in(list(column.allowed)))
-                     .then(pl.lit(f"{name}: ") + shown + pl.lit(" is not an allowed value")))
+        rules.append((raw.is_not_null() & ~raw.is_in(list(column.allowed)),
+                      pl.lit(f"{name}: ") + shown + pl.lit(" is not an allowed value")))
     return rules
 
 
@@ -217,9 +230,18 @@ def _check(source: Source, bronze: pl.LazyFrame) -> pl.DataFrame:
             # scatter into the one column: a join (`update`) would copy every column of millions of rows
             target = typed.get_column(f"__typed_{column.name}").clone()
             typed = typed.with_columns(target.scatter(retyped["__i"], retyped["v"]))
+    return typed.with_columns(_reason_column(source, typed)).drop("__i")
+
+
+def _reason_column(source: Source, typed: pl.DataFrame) -> pl.Series:
+    """`_reason`: null on rows that keep every rule, else the rules they break ("; "-separated)."""
     rules = [rule for c in source.columns for rule in _violations(c)]
-    reason = pl.concat_str(rules, separator="; ", ignore_nulls=True)
-    return typed.with_columns(_reason=pl.when(reason != "").then(reason)).drop("__i")
+    no_reason = pl.repeat(None, typed.height, dtype=pl.String, eager=True).alias("_reason")
+    if not rules:
+        return no_reason
+    broken = typed.filter(pl.any_horizontal(b for b, _ in rules).fill_null(False)).select(
+        "__i", reason=pl.concat_str([pl.when(b).then(r) for b, r in rules], separator="; ", ignore_nulls=True))
+    return no_reason.scatter(broken["__i"], broken["reason"])
 
 
 def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:

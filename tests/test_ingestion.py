@@ -120,6 +120,27 @@ def test_dates_numbers_and_booleans_in_every_notation(lake):
     assert quarantine(lake, "health_visits")["row_number"].to_list() == [5]
 
 
+def test_a_column_of_few_values_is_cleaned_like_any_other(lake):
+    """Statuses repeat over millions of rows, so silver cleans each distinct one once: NFC, trimmed, blank -> null."""
+    folder = lake.landing / "dossiers"
+    folder.mkdir(parents=True)
+    def status(i: int) -> str:  # every 100th row blank or not allowed, the rest two statuses, one of them NFD
+        if i % 100 == 0:
+            return "   " if i % 200 == 0 else "Khác"
+        return unicodedata.normalize("NFD", " Đã trả kết quả ") if i % 2 == 0 else "Đang xử lý"
+
+    rows = [f"H56.01-261030-{i:07d},1.004227,H56.01,05431,30/10/2026,02/11/2026,,{status(i)},019090{i:06d}"
+            for i in range(1, 1001)]
+    (folder / "dossiers_2026-10-30.csv").write_text(
+        "Mã hồ sơ,Mã thủ tục,Mã cơ quan,Mã xã,Ngày tiếp nhận,Ngày hẹn trả,Ngày trả kết quả,Trạng thái,"
+        "Số CCCD người nộp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    load, build = ingest(lake, CATALOG["dossiers"])
+    assert silver(lake, "dossiers")["status"].value_counts(sort=True).rows() == [
+        ("Đang xử lý", 500), ("Đã trả kết quả", 490)]
+    assert quarantine(lake, "dossiers")["reason"].value_counts(sort=True).rows() == [
+        ("status: 'Khác' is not an allowed value", 5), ("status: required value missing", 5)]
+
+
 def test_datetimes_with_offsets_become_local_time_and_json_numbers_stay_numbers(lake):
     land(lake, "enterprises", "enterprises.ndjson")
     land(lake, "feedback", "feedback.json")
