@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,13 +86,19 @@ def read_results(lake: Lake) -> pl.DataFrame:
     return pl.read_delta(str(path))
 
 
+@lru_cache(maxsize=8)
 def _docs_context(paths: QualityPaths):
+    """The lake's GX file project, opened once per process (opening reads and writes its YAML: ~0.1 s a check)."""
     import great_expectations as gx
 
     context = gx.get_context(mode="file", project_root_dir=str(paths.gx_project))
+    page_view = {"module_name": "quality.data_docs_views", "class_name": "CompiledOncePageView"}
     site = {"class_name": "SiteBuilder",
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                   "validation_results_limit": DOCS_INDEX_RESULTS},
+                                   "validation_results_limit": DOCS_INDEX_RESULTS,
+                                   "view": {**page_view, "class_name": "CompiledOnceIndexPageView"}},
+            "site_section_builders": {"expectations": {"view": page_view}, "validations": {"view": page_view},
+                                      "profiling": "None"},  # no profiling results here
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(paths.data_docs)}}
     sites = context.variables.data_docs_sites or {}
