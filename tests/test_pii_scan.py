@@ -53,6 +53,21 @@ def test_scan_catches_each_kind_of_leak():
     assert not [c for c in report.hits if c.table == "main.clean"], report.summary()
 
 
+def test_leaks_in_a_column_of_few_values_are_counted_per_row():
+    """Codes and statuses repeat over millions of rows, so the scan searches each distinct value once: the counts
+    must still be rows, as a per-row scan gives them."""
+    needles = Needles.of(names=["Nguyễn Văn Hùng"], cccds=["019203123456"], phones=["0912345678"])
+    with duckdb.connect() as con:
+        con.execute("""create table dossiers as select i as dossier_no,
+                case when i % 1000 = 0 then '019203123456' when i % 1000 = 1 then 'gọi 0912345678'
+                     when i % 1000 = 2 then 'Nguyễn Văn Hùng' else ['in_progress', 'resolved'][i % 2 + 1] end as status
+            from range(20000) t(i)""")
+        report = scan(con, needles)
+    [status] = [c for c in report.columns if c.column == "status"]
+    assert status.values == 20_000
+    assert status.hits == {"cccd": 20, "phone": 20, "known_id": 20, "name": 1}  # names: per distinct value
+
+
 def test_amounts_that_equal_a_phone_number_by_chance_are_not_identifiers():
     """At province scale (1.8 M phones) a few charter capitals equal a phone number without its 0; a column of
     numbers is a column of identifiers only when a real share of it matches."""

@@ -113,11 +113,9 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
     for (schema, table), table_columns in by_table.items():
         ref = f'"{database}"."{schema}"."{table}"'
         rules = [_rules(column, data_type) for column, data_type in table_columns]
-        counts = con.execute("select " + ", ".join(
-            f"count({r.value}), count(*) filter (where {r.cccd}), count(*) filter (where {r.phone}), "
-            f"count(*) filter (where {r.id_like})" for r in rules) + f" from {ref}").fetchall()[0]
+        counts = _rule_counts(con, ref, table_columns, rules)
         for i, ((column, data_type), rule) in enumerate(zip(table_columns, rules)):
-            values, cccd, phone, id_like = counts[4 * i:4 * i + 4]
+            values, cccd, phone, id_like = counts[i]
             # The population's identifiers are looked up only where a value could be one (9–12 digits): one hash
             # join per such column instead of one per column of the file.
             known = con.execute(f"select count(*) from {ref} where {rule.id_like} and {rule.id_value} in "
@@ -142,6 +140,31 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
     if name_candidates:
         results = _with_name_hits(con, results, name_candidates, needles)
     return ScanReport(tuple(results))
+
+
+def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: list["_ColumnRules"]) -> list[tuple]:
+    """Per column: (values, CCCD pattern hits, phone pattern hits, could-be-identifier values). Columns of many
+    values in one pass over the table; text columns of few values (codes, statuses: under one per 100 rows) once per
+    distinct value, weighted by its rows (5 M dossiers: 0.3 s a column -> 0.01 s)."""
+    textual = [i for i, rule in enumerate(rules) if rule.textual]
+    rows, *distinct = con.execute("select count(*)" + "".join(
+        f', approx_count_distinct("{table_columns[i][0]}")' for i in textual) + f" from {ref}").fetchall()[0]
+    few = {i for i, n in zip(textual, distinct) if n * 100 < rows}
+    many = [i for i in range(len(rules)) if i not in few]
+    counts: dict[int, tuple] = {}
+    if many:
+        found = con.execute("select " + ", ".join(_tallies(rules[i], "count(*)") for i in many)
+                            + f" from {ref}").fetchall()[0]
+        counts |= {i: found[4 * k:4 * k + 4] for k, i in enumerate(many)}
+    for i in few:
+        counts[i] = con.execute(f"select {_tallies(rules[i], 'sum(_pii_rows)')} from (select \"{table_columns[i][0]}\", "
+                                f"count(*) as _pii_rows from {ref} group by all)").fetchall()[0]
+    return [counts[i] for i in range(len(rules))]
+
+
+def _tallies(rule: "_ColumnRules", tally: str) -> str:
+    return ", ".join(f"coalesce({tally} filter (where {condition}), 0)"
+                     for condition in (f"{rule.value} is not null", rule.cccd, rule.phone, rule.id_like))
 
 
 @dataclass(frozen=True)
