@@ -97,8 +97,9 @@ def _mask(value: str) -> str:
 
 
 def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database: str | None = None) -> ScanReport:
-    """Scan every base table of `database` (default: the connection's own): one pass per table for the identifier
-    rules, and one Aho-Corasick pass over every distinct multi-word text value of the whole file for the names."""
+    """Scan every base table of `database` (default: the connection's own): the identifier rules in one pass per
+    table (and once per distinct value of a column of few values), and one Aho-Corasick pass over every distinct
+    multi-word text value of the whole file for the names."""
     database = database or con.execute("select current_database()").fetchall()[0][0]
     columns = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
@@ -157,8 +158,8 @@ def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: lis
                             + f" from {ref}").fetchall()[0]
         counts |= {i: found[4 * k:4 * k + 4] for k, i in enumerate(many)}
     for i in few:
-        counts[i] = con.execute(f"select {_tallies(rules[i], 'sum(_pii_rows)')} from (select \"{table_columns[i][0]}\", "
-                                f"count(*) as _pii_rows from {ref} group by all)").fetchall()[0]
+        per_value = f'select "{table_columns[i][0]}", count(*) as _pii_rows from {ref} group by all'
+        counts[i] = con.execute(f"select {_tallies(rules[i], 'sum(_pii_rows)')} from ({per_value})").fetchall()[0]
     return [counts[i] for i in range(len(rules))]
 
 
