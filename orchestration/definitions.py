@@ -5,6 +5,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
+from orchestration.lake_maintenance import lake_maintenance, weekly_lake_maintenance
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
@@ -25,8 +26,8 @@ defs = Definitions(
     assets=[*ingestion_assets, warehouse_dbt_assets, *published_assets, *quality_assets,
             *shared_assets],
     asset_checks=[*quality_checks, *freshness_checks],
-    jobs=[warehouse_refresh, ingest_landed_files],
-    schedules=[nightly_warehouse_refresh],
+    jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance],
+    schedules=[nightly_warehouse_refresh, weekly_lake_maintenance],
     sensors=[landing_zone_sensor, alert_on_run_failure, freshness_sensor],
     resources={"dbt": WarehouseDbtResource(project_dir=dbt_project)},
     # Every job runs its steps in the run's own process, launched or not. Dagster's default multiprocess executor

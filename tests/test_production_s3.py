@@ -124,3 +124,19 @@ def test_whole_refresh_runs_on_an_s3_lake(s3_lake, s3_endpoint, instance):
         marts = con.execute("select sum(received_count) from marts.mart_public_service_dossiers_monthly").fetchone()
         staged = con.execute("select count(*) from staging.stg_dossiers").fetchone()
     assert marts[0] == staged[0] > 0
+
+
+def test_weekly_maintenance_compacts_and_vacuums_a_table_on_s3(s3_lake, s3_endpoint):
+    from orchestration.lake_maintenance import maintain_table
+
+    table, options = str(s3_lake.silver("probe")), s3_lake.storage_options
+    for day in range(6):
+        pl.DataFrame({"day": [day] * 3, "value": [1.5, 2.5, 3.5]}).write_delta(table, mode="append",
+                                                                               storage_options=options)
+    done = maintain_table("silver/probe", table, options, max_files=2, retention_hours=0)
+    assert (done.files_before, done.files_after, done.files_vacuumed) == (6, 1, 6), done
+    assert pl.read_delta(table, storage_options=options).sort("day").equals(
+        pl.DataFrame({"day": [d for d in range(6) for _ in range(3)], "value": [1.5, 2.5, 3.5] * 6}))
+    parquet = [k for k in _s3_keys(s3_endpoint, "test_weekly_maintenance_compacts_and_vacuums_a_table_on_s3/")
+               if k.endswith(".parquet") and "_delta_log" not in k]
+    assert len(parquet) == 1
