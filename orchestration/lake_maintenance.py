@@ -19,6 +19,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError
 
 from ingestion.catalog import load_catalog
+from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 from orchestration.resources import WAREHOUSE_POOL
@@ -55,7 +56,7 @@ def maintain_table(name: str, path, storage_options: dict, *, max_files: int, re
     if not DeltaTable.is_deltatable(str(path), storage_options or None):
         outcome.note = "not built yet"
         return outcome
-    table = DeltaTable(str(path), storage_options=storage_options or None)
+    table = open_delta(path, storage_options)
     outcome.files_before = outcome.files_after = len(table.file_uris())
     if outcome.files_before > max_files:
         try:
