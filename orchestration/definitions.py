@@ -5,13 +5,13 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, warehouse_dbt_assets
 from orchestration.ingestion_assets import ingestion_assets
-from orchestration.lake_maintenance import lake_maintenance, weekly_lake_maintenance
+from orchestration.lake_maintenance import lake_maintenance
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import WarehouseDbtResource
 from orchestration.schedules import (TRANSIENT_RETRY, freshness_checks, freshness_sensor,
-                                     nightly_warehouse_refresh)
+                                     nightly_warehouse_refresh, weekly_lake_maintenance)
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
 

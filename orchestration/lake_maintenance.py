@@ -1,5 +1,5 @@
-"""Weekly lake maintenance: compact each Delta table's small files, vacuum the files no kept version needs, and drop
-expired log entries (deltalake's `optimize.compact`, `vacuum`, `cleanup_metadata`).
+"""Lake maintenance, weekly (`orchestration/schedules.py`): compact each Delta table's small files, vacuum the files
+no kept version needs, and drop expired log entries (deltalake's `optimize.compact`, `vacuum`, `cleanup_metadata`).
 
 Why: every refresh writes to the lake in small pieces (a commit per GX suite to the validation results, ~40 a night;
 one per source and stage to the ingestion log; a day's file to each bronze and silver table), and a Delta table's
@@ -8,13 +8,13 @@ end, and reading the table 0.30 s; compacted into one file, the read takes 0.02 
 
 Files that compaction replaces stay `retention_hours` (default a week: time travel, and readers still on an older
 snapshot) before a later vacuum deletes them. The warehouse's `silver` views name Parquet files, so they are
-re-pointed as soon as a silver table is compacted (in the warehouse pool, like dbt's step).
+re-pointed whenever a silver table's files changed (in the warehouse pool, like dbt's step).
 """
 
 import time
 from dataclasses import asdict, dataclass
 
-from dagster import Config, DefaultScheduleStatus, MetadataValue, OpExecutionContext, Output, ScheduleDefinition, job, op
+from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError
 
@@ -23,10 +23,7 @@ from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.schedules import TIMEZONE
 from quality.results import QualityPaths
-
-WEEKLY_CRON = "0 4 * * 0"  # Sunday 04:00, three hours after the nightly refresh starts
 
 
 @dataclass
@@ -110,8 +107,3 @@ def maintain_lake_tables(context: OpExecutionContext, config: MaintenanceConfig)
 def lake_maintenance():
     maintain_lake_tables()
 
-
-weekly_lake_maintenance = ScheduleDefinition(
-    name="weekly_lake_maintenance", job=lake_maintenance, cron_schedule=WEEKLY_CRON, execution_timezone=TIMEZONE,
-    default_status=DefaultScheduleStatus.RUNNING,
-    description="Sunday 04:00 Asia/Ho_Chi_Minh: compact, vacuum and clean up every Delta table of the lake.")

@@ -1,6 +1,7 @@
 """When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; freshness
-checks from each source's SLA; retries for transient failures. (One DuckDB writer at a time is the instance's
-concurrency pool `warehouse_duckdb`: orchestration/resources.py, deploy/dagster.yaml.)
+checks from each source's SLA; retries for transient failures; the lake's weekly maintenance (Sunday 04:00). (One
+DuckDB writer at a time is the instance's concurrency pool `warehouse_duckdb`: orchestration/resources.py,
+deploy/dagster.yaml.)
 
 Why a schedule and not declarative automation: the refresh is a batch the province plans around (extracts arrive
 during the day, the IOC reads marts in the morning), the blocking GX gates must run in the same run as what they
@@ -21,6 +22,7 @@ from dagster import (
     Jitter,
     RetryPolicy,
     RunRequest,
+    ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
     build_last_update_freshness_checks,
@@ -30,8 +32,10 @@ from dagster import (
 
 from ingestion.catalog import Source, load_catalog
 from ingestion.lake import Lake
+from orchestration.lake_maintenance import lake_maintenance
 
 NIGHTLY_CRON = "0 1 * * *"
+WEEKLY_MAINTENANCE_CRON = "0 4 * * 0"  # Sunday 04:00, three hours after the nightly refresh starts
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 # Transient failures (an NFS/S3 hiccup, a landing file still being copied) get retried with backoff.
@@ -114,3 +118,9 @@ def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
         asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
         tags={"warehouse/changed_sources": ",".join(sorted(changed))},
     )
+
+
+weekly_lake_maintenance = ScheduleDefinition(
+    name="weekly_lake_maintenance", job=lake_maintenance, cron_schedule=WEEKLY_MAINTENANCE_CRON,
+    execution_timezone=TIMEZONE, default_status=DefaultScheduleStatus.RUNNING,
+    description="Sunday 04:00 Asia/Ho_Chi_Minh: compact, vacuum and clean up every Delta table of the lake.")

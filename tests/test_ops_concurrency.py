@@ -62,7 +62,10 @@ def two_writers(tmp_path_factory):
             process = subprocess.Popen([sys.executable, "-m", "tests.warehouse_writer_run", "--on-go",
                                         *WRITER_SELECTION], cwd=PROJECT_ROOT, env=environ, text=True,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            assert process.stdout.readline().strip() == "ready"
+            before = []  # what loading printed first (warnings, with stderr merged into stdout)
+            while (line := process.stdout.readline()) and line.strip() != "ready":
+                before.append(line)
+            assert line.strip() == "ready", "".join(before)
             return process
 
         def go(process):
