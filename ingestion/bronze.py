@@ -8,6 +8,8 @@ quarantined whole with the parser's message and does not stop the other files.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -16,12 +18,16 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from ingestion.catalog import Source
-from ingestion.extracts import ExtractError, file_date, file_sha256, first_row_number, landing_files, read_extract
+from ingestion.extracts import (Extract, ExtractError, file_date, file_sha256, first_row_number, landing_files,
+                                read_extract)
 from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
 
 LINEAGE_COLUMNS = ["_source_file", "_file_hash", "_row_number", "_ingested_at"]
 RECORD_PREVIEW = 2_000
+# Files of a batch are hashed and read side by side: the readers (polars, calamine) and hashlib release the GIL, and
+# one small file cannot keep two cores busy (1,158 NDJSON files 4.9 -> 3.3 s; 4 xlsx registries 7.0 -> 3.6 s).
+READ_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -81,6 +87,13 @@ def _preview(path: Path) -> str:
     return path.read_bytes()[:RECORD_PREVIEW].decode("utf-8", errors="replace")
 
 
+def _read(source: Source, path: Path) -> Extract | ExtractError:
+    try:
+        return read_extract(source, path)
+    except ExtractError as error:
+        return error
+
+
 def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, quarantine_path: Path | None = None,
                 log_path: Path | None = None, partition_date: date | None = None) -> BronzeLoad:
     """Append every new landing file of `source` (only those dated `partition_date`, when given)."""
@@ -92,41 +105,44 @@ def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, q
         known |= set(logged.filter(pl.col("status") == "failed")["file_hash"])
     now = datetime.now(timezone.utc)
     frames, log_rows, failures = [], [], []
-    for path in landing_files(source, landing):
-        if partition_date is not None and file_date(path) != partition_date:
-            continue
-        digest = file_sha256(path)
-        if digest in known:
-            result.files_skipped.append(path.name)
-            continue
-        known.add(digest)  # the same content under two names lands once
-        entry = {"source": source.name, "stage": "bronze", "file": path.name, "file_hash": digest,
-                 "file_date": file_date(path), "ingested_at": now}
-        try:
-            extract = read_extract(source, path)
-        except ExtractError as exc:
-            landed = _physical_rows(source, path)
-            log(f"{source.name}: QUARANTINED whole file {exc}")
-            failures.append({"source": source.name, "stage": "read", "source_file": path.name, "file_hash": digest,
-                             "row_number": None, "reason": f"file could not be ingested: {exc}",
-                             "record": _preview(path), "ingested_at": now})
-            result.files_failed.append({"file": path.name, "sha256": digest, "rows": landed, "error": str(exc)})
-            log_rows.append({**entry, "status": "failed", "landed_rows": landed, "bronze_rows": 0,
-                             "quarantined_rows": landed, "error": str(exc)})
-            continue
-        frame = _with_lineage(source, extract.frame, path, digest, now)
-        frames.append(frame)
-        result.notes += extract.notes
-        if extract.extra_columns:
-            result.new_columns[path.name] = sorted(extract.extra_columns)
-        for note in extract.notes:
-            log(f"{source.name}: {note}")
-        result.files_new.append({"file": path.name, "sha256": digest, "rows": frame.height,
-                                 "encoding": extract.encoding})
-        log_rows.append({**entry, "status": "loaded", "landed_rows": frame.height, "bronze_rows": frame.height,
-                         "quarantined_rows": 0, "encoding": extract.encoding,
-                         "new_columns": ",".join(sorted(extract.extra_columns)) or None})
-        log(f"{source.name}: read {path.name} ({frame.height:,} rows, {extract.encoding})")
+    dated = [p for p in landing_files(source, landing) if partition_date is None or file_date(p) == partition_date]
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        new = []
+        for path, digest in zip(dated, pool.map(file_sha256, dated)):
+            if digest in known:
+                result.files_skipped.append(path.name)
+                continue
+            known.add(digest)  # the same content under two names lands once
+            new.append((path, digest))
+        # read side by side, handled in landing order
+        for (path, digest), extract in zip(new, pool.map(lambda item: _read(source, item[0]), new)):
+            entry = {"source": source.name, "stage": "bronze", "file": path.name, "file_hash": digest,
+                     "file_date": file_date(path), "ingested_at": now}
+            if isinstance(extract, ExtractError):
+                landed = _physical_rows(source, path)
+                log(f"{source.name}: QUARANTINED whole file {extract}")
+                failures.append({"source": source.name, "stage": "read", "source_file": path.name,
+                                 "file_hash": digest, "row_number": None,
+                                 "reason": f"file could not be ingested: {extract}", "record": _preview(path),
+                                 "ingested_at": now})
+                result.files_failed.append({"file": path.name, "sha256": digest, "rows": landed,
+                                            "error": str(extract)})
+                log_rows.append({**entry, "status": "failed", "landed_rows": landed, "bronze_rows": 0,
+                                 "quarantined_rows": landed, "error": str(extract)})
+                continue
+            frame = _with_lineage(source, extract.frame, path, digest, now)
+            frames.append(frame)
+            result.notes += extract.notes
+            if extract.extra_columns:
+                result.new_columns[path.name] = sorted(extract.extra_columns)
+            for note in extract.notes:
+                log(f"{source.name}: {note}")
+            result.files_new.append({"file": path.name, "sha256": digest, "rows": frame.height,
+                                     "encoding": extract.encoding})
+            log_rows.append({**entry, "status": "loaded", "landed_rows": frame.height, "bronze_rows": frame.height,
+                             "quarantined_rows": 0, "encoding": extract.encoding,
+                             "new_columns": ",".join(sorted(extract.extra_columns)) or None})
+            log(f"{source.name}: read {path.name} ({frame.height:,} rows, {extract.encoding})")
     if frames:
         batch = pl.concat(frames, how="diagonal")
         write_deltalake(str(table_path), batch.to_arrow(), mode="append", schema_mode="merge")

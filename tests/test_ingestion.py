@@ -191,6 +191,27 @@ def test_a_corrupt_file_next_to_good_ones_is_quarantined_whole_and_every_row_is_
         assert silver(lake, name).height == 2
 
 
+def test_files_read_side_by_side_land_in_landing_order_and_a_resent_copy_lands_once(lake):
+    """Bronze hashes and reads a batch's files in a thread pool: what lands must not depend on which read ends first."""
+    days = [f"dossiers_2026-10-{d:02d}.csv" for d in range(10, 30)]
+    folder = lake.landing / "dossiers"
+    folder.mkdir(parents=True)
+    fixture = (FIXTURES / "dossiers_2026-10-30.csv").read_text(encoding="utf-8").splitlines()
+    for i, name in enumerate(days):  # same rows, distinct ids per day: every file is new content
+        rows = [line.replace("-261030-", f"-2610{i:02d}-") for line in fixture[1:]]
+        (folder / name).write_text("\n".join([fixture[0], *rows]) + "\n", encoding="utf-8")
+    shutil.copy(folder / days[3], folder / "dossiers_2026-10-31_resent.csv")  # a day sent again under a new name
+    shutil.copy(FIXTURES / "dossiers_2026-11-01_missing_commune.csv", folder)
+    load, build = ingest(lake, CATALOG["dossiers"])
+    assert [f["file"] for f in load.files_new] == days
+    assert load.files_skipped == ["dossiers_2026-10-31_resent.csv"]
+    assert [f["file"] for f in load.files_failed] == ["dossiers_2026-11-01_missing_commune.csv"]
+    bronze = pl.read_delta(str(lake.bronze("dossiers")))
+    assert bronze.height == 3 * len(days) and bronze["dossier_id"].n_unique() == 3 * len(days)
+    assert bronze.group_by("_source_file").agg(pl.col("_row_number").sort()).sort("_source_file")[
+        "_row_number"].to_list() == [[2, 3, 4]] * len(days)
+
+
 def test_rerun_is_idempotent_and_skips_known_files_including_failed_ones(lake):
     land(lake, "feedback", "feedback.json", "feedback_truncated.json")
     land(lake, "health_visits", "health_visits_utf16.txt")
