@@ -88,6 +88,7 @@ def _preview(path: Path) -> str:
 
 
 def _read(source: Source, path: Path) -> Extract | ExtractError:
+    """A file's extract, or why it cannot be read: returned, not raised, so the pool's other reads go on."""
     try:
         return read_extract(source, path)
     except ExtractError as error:
