@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
+from ingestion.duckdb_delta import quoted
+
 CCCD_RE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 PHONE_RE = r"(^|[^0-9A-Za-z+])(\+84|84|0)[ .-]?([35789]([ .-]?[0-9]){8}|2([ .-]?[0-9]){9})([^0-9A-Za-z]|$)"
 TEXT_TYPES = ("VARCHAR", "JSON")
@@ -112,7 +114,7 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
         by_table.setdefault((schema, table), []).append((column, data_type))
     results, name_candidates = [], []
     for (schema, table), table_columns in by_table.items():
-        ref = f'"{database}"."{schema}"."{table}"'
+        ref = ".".join(quoted(part) for part in (database, schema, table))
         rules = [_rules(column, data_type) for column, data_type in table_columns]
         counts = _rule_counts(con, ref, table_columns, rules)
         for i, ((column, data_type), rule) in enumerate(zip(table_columns, rules)):
@@ -149,7 +151,7 @@ def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: lis
     distinct value, weighted by its rows (5 M dossiers: 0.3 s a column -> 0.01 s)."""
     textual = [i for i, rule in enumerate(rules) if rule.textual]
     rows, *distinct = con.execute("select count(*)" + "".join(
-        f', approx_count_distinct("{table_columns[i][0]}")' for i in textual) + f" from {ref}").fetchall()[0]
+        f", approx_count_distinct({quoted(table_columns[i][0])})" for i in textual) + f" from {ref}").fetchall()[0]
     few = {i for i, n in zip(textual, distinct) if n * 100 < rows}
     many = [i for i in range(len(rules)) if i not in few]
     counts: dict[int, tuple] = {}
@@ -158,7 +160,7 @@ def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: lis
                             + f" from {ref}").fetchall()[0]
         counts |= {i: found[4 * k:4 * k + 4] for k, i in enumerate(many)}
     for i in few:
-        per_value = f'select "{table_columns[i][0]}", count(*) as _pii_rows from {ref} group by all'
+        per_value = f"select {quoted(table_columns[i][0])}, count(*) as _pii_rows from {ref} group by all"
         counts[i] = con.execute(f"select {_tallies(rules[i], 'sum(_pii_rows)')} from ({per_value})").fetchall()[0]
     return [counts[i] for i in range(len(rules))]
 
@@ -184,12 +186,12 @@ NOT_SEARCHED_PREFIXES = ("DATE", "TIME", "BOOLEAN", "INTERVAL")
 
 
 def _rules(column: str, data_type: str) -> _ColumnRules:
-    value = f'"{column}"::varchar'
+    value = f"{quoted(column)}::varchar"
     numeric = data_type in NUMERIC_TYPES or data_type.startswith("DECIMAL")
     searched = not numeric and not data_type.startswith(NOT_SEARCHED_PREFIXES)
     if numeric:
         # A CCCD or phone stored as a number has lost its leading zero: compare the integer's digits.
-        digits = f'try_cast("{column}" as hugeint)'
+        digits = f"try_cast({quoted(column)} as hugeint)"
         return _ColumnRules(value, False, True, "false", "false",
                             f"({digits} between 100000000 and 999999999999)", f"{digits}::varchar")
     if not searched:
