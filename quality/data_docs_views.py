@@ -28,14 +28,16 @@ class _InMemoryBytecodeCache(BytecodeCache):
 _COMPILED_TEMPLATES = _InMemoryBytecodeCache()
 
 
-class CompiledOncePageView(DefaultJinjaPageView):
+class _CompiledOnce:
     # named parameters: GX passes a view only the runtime arguments its __init__ names (the project's custom styles)
     def __init__(self, custom_styles_directory=None, custom_views_directory=None) -> None:
         super().__init__(custom_styles_directory, custom_views_directory)
         self.env.bytecode_cache = _COMPILED_TEMPLATES
 
 
-class CompiledOnceIndexPageView(DefaultJinjaIndexPageView):
-    def __init__(self, custom_styles_directory=None, custom_views_directory=None) -> None:
-        super().__init__(custom_styles_directory, custom_views_directory)
-        self.env.bytecode_cache = _COMPILED_TEMPLATES
+class CompiledOncePageView(_CompiledOnce, DefaultJinjaPageView):
+    pass
+
+
+class CompiledOnceIndexPageView(_CompiledOnce, DefaultJinjaIndexPageView):
+    pass
