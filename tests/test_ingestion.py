@@ -131,9 +131,8 @@ def test_a_column_of_few_values_is_cleaned_like_any_other(lake):
 
     rows = [f"H56.01-261030-{i:07d},1.004227,H56.01,05431,30/10/2026,02/11/2026,,{status(i)},019090{i:06d}"
             for i in range(1, 1001)]
-    (folder / "dossiers_2026-10-30.csv").write_text(
-        "Mã hồ sơ,Mã thủ tục,Mã cơ quan,Mã xã,Ngày tiếp nhận,Ngày hẹn trả,Ngày trả kết quả,Trạng thái,"
-        "Số CCCD người nộp\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    header = (FIXTURES / "dossiers_2026-10-30.csv").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "dossiers_2026-10-30.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     load, build = ingest(lake, CATALOG["dossiers"])
     assert silver(lake, "dossiers")["status"].value_counts(sort=True).rows() == [
         ("Đang xử lý", 500), ("Đã trả kết quả", 490)]

@@ -2,6 +2,8 @@
 its rows unchanged, replaced files stay for time travel until the retention passes, and the warehouse's silver views
 keep answering after vacuum deletes the files they used to name."""
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 from deltalake import DeltaTable
@@ -13,8 +15,7 @@ from ingestion.warehouse_sources import expose_silver
 from orchestration.lake_maintenance import lake_maintenance
 
 DOSSIERS = load_catalog()["dossiers"]
-HEADER = ("Mã hồ sơ,Mã thủ tục,Mã cơ quan,Mã xã,Ngày tiếp nhận,Ngày hẹn trả,Ngày trả kết quả,Trạng thái,"
-          "Số CCCD người nộp")
+HEADER = (Path(__file__).parent / "fixtures" / "dossiers_2026-10-30.csv").read_text(encoding="utf-8").splitlines()[0]
 
 
 def _land_and_ingest_daily(lake, days: int) -> None:
@@ -24,7 +25,7 @@ def _land_and_ingest_daily(lake, days: int) -> None:
     for day in range(1, days + 1):
         rows = [f"H56.01-2611{day:02d}-{day * 100 + i:07d},1.004227,H56.01,05431,{day:02d}/11/2026,30/11/2026,,"
                 f"Đang xử lý,019090{day * 100 + i:06d}" for i in range(5)]
-        (folder / f"dossiers_2026-11-{day:02d}.csv").write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+        (folder / f"dossiers_2026-11-{day:02d}.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
         load_bronze(DOSSIERS, lake.landing, lake.bronze("dossiers"), log=lambda _: None,
                     quarantine_path=lake.quarantine, log_path=lake.ingestion_log)
         build_silver(DOSSIERS, lake.bronze("dossiers"), lake.silver("dossiers"), lake.quarantine, lake.ingestion_log)
@@ -34,9 +35,9 @@ def _maintain(instance, **config):
     result = lake_maintenance.execute_in_process(
         instance=instance, run_config={"ops": {"maintain_lake_tables": {"config": config}}})
     assert result.success
-    [materialized] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
-    return {row["table"]: row for row in result.output_for_node("maintain_lake_tables")}, \
-        materialized.event_specific_data.metadata
+    [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    tables = {row["table"]: row for row in result.output_for_node("maintain_lake_tables")}
+    return tables, output.event_specific_data.metadata
 
 
 def _rows(path) -> pl.DataFrame:

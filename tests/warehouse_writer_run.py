@@ -21,7 +21,6 @@ from ingestion.lake import PROJECT_ROOT
 def main(keys: list[str], on_go: bool) -> int:
     if on_go:
         importlib.import_module("orchestration.definitions")  # loaded now, not when the run starts
-
         print("ready", flush=True)
         sys.stdin.readline()
     job = ReconstructableRepository.for_module(
