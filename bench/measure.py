@@ -56,11 +56,17 @@ class Measured:
     max_single_rss_bytes: int
     returncode: int
     peak_at: float = 0.0  # epoch seconds of the peak, to find the step that was running
+    cpu_seconds: float = 0.0  # user + system time of the process and the children it waited for
+
+    @property
+    def cores_busy(self) -> float:
+        """CPU seconds per wall second: how much of the machine's cores the stage kept busy."""
+        return self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
 
 
 def run_measured(command: list[str], env: dict[str, str], cwd: Path, log_path: Path) -> Measured:
     """Run `command`, polling its process tree's RSS; stdout/stderr go to `log_path`."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak, peak_at = 0, 0.0
     with log_path.open("w") as log:
         start = time.perf_counter()
@@ -81,8 +87,10 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path, log_path: P
         wall = time.perf_counter() - start
         stop.set()
         poller.join()
-    single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return Measured(wall, peak, single if single > before * 1024 else 0, returncode, peak_at)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    single = after.ru_maxrss * 1024
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return Measured(wall, peak, single if single > before.ru_maxrss * 1024 else 0, returncode, peak_at, cpu)
 
 
 def machine_load() -> dict:

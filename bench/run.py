@@ -41,8 +41,8 @@ def _stage(name: str, command: list[str], env: dict, work: Path) -> tuple[Measur
     print(f"[bench] {name}: {' '.join(command[2:])}", flush=True)
     load = machine_load()
     measured = run_measured([sys.executable, *command], env, ROOT, work / f"{name}.log")
-    print(f"[bench] {name}: {measured.wall_seconds:,.1f} s, peak tree RSS {measured.peak_tree_rss_bytes / GIB:.2f} GiB"
-          f" (exit {measured.returncode}, log {work / f'{name}.log'})", flush=True)
+    print(f"[bench] {name}: {measured.wall_seconds:,.1f} s, peak tree RSS {measured.peak_tree_rss_bytes / GIB:.2f} GiB, "
+          f"{measured.cores_busy:.2f} cores busy (exit {measured.returncode}, log {work / f'{name}.log'})", flush=True)
     return measured, load
 
 
@@ -56,6 +56,7 @@ def _summary(measured: Measured, load: dict, detail: dict | None = None) -> dict
             "peak_tree_rss_gib": round(measured.peak_tree_rss_bytes / GIB, 3),
             "peak_rss_during_steps": _steps_at(detail.get("steps", []), measured.peak_at),
             "max_single_process_rss_gib": round(measured.max_single_rss_bytes / GIB, 3),
+            "cpu_seconds": round(measured.cpu_seconds, 1), "cores_busy": round(measured.cores_busy, 2),
             "exit_code": measured.returncode, "machine_at_start": load, **detail}
 
 
