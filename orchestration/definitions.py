@@ -31,8 +31,9 @@ defs = Definitions(
     sensors=[landing_zone_sensor, alert_on_run_failure, freshness_sensor],
     resources={"dbt": WarehouseDbtResource(project_dir=dbt_project)},
     # Every job runs its steps in the run's own process, launched or not. Dagster's default multiprocess executor
-    # starts one process per step, and each loads this code location (Dagster, dagster-dbt, GX: ~10 s) while the
-    # steps' engines (polars, DuckDB) already use every core: a launched refresh of the small sample took 389 s with
-    # forkserver processes two at a time, 45 s in one process. Pools hold either way (the executor claims slots).
+    # starts one process per step, and each sets up this code location again while the steps' engines (polars,
+    # DuckDB) already use every core: a launched refresh of the small sample took 389 s with forkserver processes two
+    # at a time, 45 s in one process; the province refresh 237 s with the code location preloaded in the forkserver,
+    # 108 s in one process. Pools hold either way (the executor claims slots).
     executor=in_process_executor,
 )
