@@ -56,6 +56,11 @@ class Lake:
         """A Delta table's location: a local Path, or a URI string on object storage (`str()` works on both)."""
         return "/".join([self.uri, *parts]) if self.uri else self.root.joinpath(*parts)
 
+    def storage_options_for(self, location: Path | str) -> dict[str, str]:
+        """The options to open a table at `location`: the object store's for a URI, none for a local folder (the
+        ingestion log and quality tables stay under `root` even when the other tables are on object storage)."""
+        return self.storage_options if isinstance(location, str) else {}
+
     @property
     def landing(self) -> Path:
         return self.root / "landing"

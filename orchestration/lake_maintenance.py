@@ -79,8 +79,7 @@ def maintain_lake_tables(context: OpExecutionContext, config: MaintenanceConfig)
     lake = Lake.from_env()
     outcomes = []
     for name, path in lake_tables(lake).items():
-        remote = isinstance(path, str)  # on object storage (Lake._table); the rest are local folders
-        outcome = maintain_table(name, path, lake.storage_options if remote else {}, max_files=config.max_files,
+        outcome = maintain_table(name, path, lake.storage_options_for(path), max_files=config.max_files,
                                  retention_hours=config.retention_hours)
         if outcome.files_before:
             context.log.info(f"{name}: {outcome.files_before} → {outcome.files_after} files, "
