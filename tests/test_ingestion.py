@@ -15,7 +15,7 @@ from ingestion.catalog import load_catalog
 from ingestion.encodings import decode, detect, encode
 from ingestion.extracts import match_headers, read_extract
 from ingestion.ingestion_log import read_log
-from ingestion.silver import build_silver
+from tests.ingest_run import ingest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CATALOG = load_catalog()
@@ -29,15 +29,6 @@ def land(lake, source_name: str, *fixtures: str) -> None:
     for name in fixtures:
         target = folder / (name if name.endswith(suffix) else f"{name}.{suffix}")
         shutil.copy(FIXTURES / name, target)
-
-
-def ingest(lake, source):
-    """Bronze then silver, the way the Dagster assets call them."""
-    load = load_bronze(source, lake.landing, lake.bronze(source.name), log=lambda _: None,
-                       quarantine_path=lake.quarantine, log_path=lake.ingestion_log)
-    build = build_silver(source, lake.bronze(source.name), lake.silver(source.name), lake.quarantine,
-                         lake.ingestion_log)
-    return load, build
 
 
 def silver(lake, name: str) -> pl.DataFrame:

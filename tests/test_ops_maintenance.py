@@ -8,11 +8,10 @@ import duckdb
 import polars as pl
 from deltalake import DeltaTable
 
-from ingestion.bronze import load_bronze
 from ingestion.catalog import load_catalog
-from ingestion.silver import build_silver
 from ingestion.warehouse_sources import expose_silver
 from orchestration.lake_maintenance import lake_maintenance
+from tests.ingest_run import ingest
 
 DOSSIERS = load_catalog()["dossiers"]
 HEADER = (Path(__file__).parent / "fixtures" / "dossiers_2026-10-30.csv").read_text(encoding="utf-8").splitlines()[0]
@@ -26,9 +25,7 @@ def _land_and_ingest_daily(lake, days: int) -> None:
         rows = [f"H56.01-2611{day:02d}-{day * 100 + i:07d},1.004227,H56.01,05431,{day:02d}/11/2026,30/11/2026,,"
                 f"Đang xử lý,019090{day * 100 + i:06d}" for i in range(5)]
         (folder / f"dossiers_2026-11-{day:02d}.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-        load_bronze(DOSSIERS, lake.landing, lake.bronze("dossiers"), log=lambda _: None,
-                    quarantine_path=lake.quarantine, log_path=lake.ingestion_log)
-        build_silver(DOSSIERS, lake.bronze("dossiers"), lake.silver("dossiers"), lake.quarantine, lake.ingestion_log)
+        ingest(lake, DOSSIERS)
 
 
 def _maintain(instance, **config):
