@@ -47,24 +47,44 @@ def register_delta(connection, view: str, path, storage_options: dict | None = N
         connection.execute(f"create or replace view {quoted(view)} as {scan}").fetchall()
 
 
+def last_rewrite(table: DeltaTable) -> int | None:
+    """The version at which the table was last written whole (created or overwritten), None when that is older than
+    its retained log. Rows kept across appends and merges keep their ingest times; a rewrite may replace them all
+    without newer ones, so readers that go by ingest time start again from a new rewrite."""
+    for commit in table.history():  # newest first
+        if commit.get("operation", "").startswith("CREATE") or \
+                (commit.get("operationParameters") or {}).get("mode") == "Overwrite":
+            return commit["version"]
+    return None
+
+
+def rewrite_comment(table: DeltaTable) -> str:
+    version = last_rewrite(table)
+    return "Delta table; " + ("written whole before its retained log" if version is None
+                              else f"last written whole at version {version}")
+
+
 def publish_delta(connection, schema: str, name: str, path, storage_options: dict | None = None) -> str:
     """Make `schema.name` in a DuckDB file show the table's current snapshot to every later session: a view over
     its Parquet files when DuckDB can read them (no copy; re-pointed at each refresh), else a table copied through
-    Arrow. Returns "view" or "table"."""
+    Arrow. Its comment names the table's last whole rewrite (`rewrite_comment`), for dbt's incremental models.
+    Returns "view" or "table"."""
     table = open_delta(path, storage_options)
     scan = parquet_scan_sql(table)
     target = f"{quoted(schema)}.{quoted(name)}"
     connection.execute(f"create schema if not exists {quoted(schema)}").fetchall()
+    kind = "view" if scan is not None else "table"
     _drop_other_kind(connection, schema, name, keep="VIEW" if scan is not None else "BASE TABLE")
     if scan is not None:
         connection.execute(f"create or replace view {target} as {scan}").fetchall()
-        return "view"
-    connection.register("_delta_snapshot", table.to_pyarrow_dataset())
-    try:
-        connection.execute(f"create or replace table {target} as select * from _delta_snapshot").fetchall()
-    finally:
-        connection.unregister("_delta_snapshot")
-    return "table"
+    else:
+        connection.register("_delta_snapshot", table.to_pyarrow_dataset())
+        try:
+            connection.execute(f"create or replace table {target} as select * from _delta_snapshot").fetchall()
+        finally:
+            connection.unregister("_delta_snapshot")
+    connection.execute(f"comment on {kind} {target} is {sql_string(rewrite_comment(table))}").fetchall()
+    return kind
 
 
 def _drop_other_kind(connection, schema: str, name: str, keep: str) -> None:

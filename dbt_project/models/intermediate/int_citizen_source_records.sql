@@ -5,7 +5,33 @@
 -- where it was filed and a health station visit only suggests residence, so both fill a missing commune but are not
 -- held against the registry as conflicts (registry vs social insurance are).
 -- Personal data: stays in intermediate/conformed, never raw in a mart.
-with registry as (
+-- Incremental on the CCCD (macros/incremental_by_cccd.sql): a run recomputes the citizens with department rows
+-- ingested after the newest this table has seen from that department. ingested_at: the newest input row of the
+-- department for the citizen; built_at: the run that wrote the row.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='cccd',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_stale_rows(citizen_records_fingerprint()) }}",
+    post_hook="{{ remember_fingerprint(citizen_records_fingerprint()) }}",
+) }}
+-- depends_on: {{ ref('int_commune_code_map') }}
+
+with
+{%- if is_incremental() %}
+changed as (
+    select cccd from {{ ref('stg_citizens') }} where ingested_at > {{ seen_from('population_registry') }}
+    union
+    select citizen_cccd from {{ ref('stg_social_insurance') }} where ingested_at > {{ seen_from('social_insurance') }}
+    union
+    select applicant_cccd from {{ ref('stg_dossiers') }} where ingested_at > {{ seen_from('dossiers') }}
+    union
+    select patient_cccd from {{ ref('stg_health_visits') }} where ingested_at > {{ seen_from('health_visits') }}
+),
+{%- endif %}
+
+registry as (
     select
         cccd,
         'population_registry' as source,
@@ -16,8 +42,10 @@ with registry as (
         sex,
         current_commune_code,
         phone,
-        cast(ingested_at as date) as observed_on
+        cast(ingested_at as date) as observed_on,
+        ingested_at
     from {{ ref('stg_citizens') }}
+    {{ only_changed('cccd') }}
 ),
 
 social_insurance as (
@@ -31,8 +59,10 @@ social_insurance as (
         null::varchar as sex,
         current_commune_code,
         null::varchar as phone,
-        start_date as observed_on
+        start_date as observed_on,
+        max(ingested_at) over (partition by citizen_cccd) as ingested_at
     from {{ ref('stg_social_insurance') }}
+    {{ only_changed('citizen_cccd') }}
     qualify row_number() over (partition by citizen_cccd order by start_date desc, insurance_number desc) = 1
 ),
 
@@ -47,9 +77,10 @@ dossier_applicants as (
         null::varchar as sex,
         current_commune_code,
         null::varchar as phone,
-        received_date as observed_on
+        received_date as observed_on,
+        max(ingested_at) over (partition by applicant_cccd) as ingested_at
     from {{ ref('stg_dossiers') }}
-    where applicant_cccd is not null
+    where applicant_cccd is not null {{ only_changed('applicant_cccd', 'and') }}
     qualify row_number() over (partition by applicant_cccd order by received_date desc, dossier_id desc) = 1
 ),
 
@@ -67,9 +98,11 @@ health_visits as (
         case when facilities.facility_type = 'commune_health_station' then facilities.current_commune_code end
             as current_commune_code,
         null::varchar as phone,
-        visits.visit_date as observed_on
+        visits.visit_date as observed_on,
+        max(visits.ingested_at) over (partition by visits.patient_cccd) as ingested_at
     from {{ ref('stg_health_visits') }} as visits
     left join {{ ref('stg_health_facilities') }} as facilities using (facility_code)
+    {{ only_changed('visits.patient_cccd') }}
     qualify row_number() over (
         partition by visits.patient_cccd
         order by (facilities.facility_type = 'commune_health_station') desc nulls last, visits.visit_date desc,
@@ -84,4 +117,4 @@ unioned as (
     union all select * from health_visits
 )
 
-select * from unioned
+select *, {{ build_time() }} as built_at from unioned

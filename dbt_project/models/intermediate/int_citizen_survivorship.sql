@@ -1,7 +1,19 @@
 -- One row per CCCD seen by any department, each attribute taken from the best-ranked department that has it
 -- (population registry first), with the department it came from. Feeds dim_citizen and the SCD2 snapshot.
+-- Incremental on the CCCD (macros/incremental_by_cccd.sql): recomputes the citizens whose source records changed.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='cccd',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_source_records')) }}",
+    post_hook="{{ remember_fingerprint(model_fingerprint()) }}",
+) }}
 with records as (
     select * from {{ ref('int_citizen_source_records') }}
+    {% if is_incremental() -%}
+    where cccd in ({{ built_since_this(ref('int_citizen_source_records')) }})
+    {%- endif %}
 )
 
 select
@@ -20,6 +32,7 @@ select
     -- records, same rows), instead of building and sorting a list of strings per citizen
     list_select({{ citizen_sources() }},
         list_filter(range(1, {{ citizen_sources() | length + 1 }}), lambda r: (bit_or(1 << source_rank) >> r) & 1 = 1))
-        as sources
+        as sources,
+    {{ build_time() }} as built_at
 from records
 group by cccd

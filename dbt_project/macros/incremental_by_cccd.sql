@@ -1,0 +1,93 @@
+{#
+  The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen) is incremental on the
+  CCCD: a nightly run recomputes only the citizens whose inputs changed (one day of dossiers and visits touches
+  ~1 % of them) and replaces their rows (delete+insert on cccd). Three rules keep it equal to a full build:
+
+  - Each row carries built_at (the dbt invocation that wrote it). A model recomputes the CCCDs whose upstream rows
+    were built after its own newest row; int_citizen_source_records instead compares each department's silver
+    _ingested_at with the newest it has seen from that department (sources load independently, so one held back
+    by a failing gate still counts from its own rows).
+  - A fingerprint (the model's SQL checksum plus what it reads besides the rows it filters: ranks, commune-code map,
+    facilities, silver column types) is kept as the table's comment. When it differs, the pre-hook deletes every
+    row, so the same incremental SQL, finding nothing seen, recomputes everything: a changed model, rank or
+    reference table needs no manual --full-refresh.
+  - When the upstream model was rebuilt whole (its oldest row is newer than this model's newest), this model is
+    rebuilt whole too, so a CCCD that vanished upstream does not linger here.
+
+      {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='cccd',
+                on_schema_change='sync_all_columns',
+                pre_hook="{{ forget_stale_rows(some_fingerprint(), ref('upstream')) }}",
+                post_hook="{{ remember_fingerprint(some_fingerprint()) }}") }}
+#}
+
+{# The dbt invocation's start, the same value for every row it writes. #}
+{% macro build_time() -%}
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
+{%- endmacro %}
+
+{# A SQL string expression: this model's checksum plus `reads` (SQL string expressions), hashed. #}
+{% macro model_fingerprint(reads=[]) -%}
+    md5(concat_ws('|', '{{ model.checksum.checksum }}'{% for read in reads %}, ({{ read }}){% endfor %}))
+{%- endmacro %}
+
+{% macro _table_comment() -%}
+    (select comment from duckdb_tables()
+     where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
+       and table_name = '{{ this.identifier }}')
+{%- endmacro %}
+
+{# Pre-hook: empty the table when its fingerprint changed or `upstream` was rebuilt whole since this was built. #}
+{% macro forget_stale_rows(fingerprint, upstream=none) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ _table_comment() }} is distinct from {{ fingerprint }}
+    {%- if upstream is not none %}
+        or (select max(built_at) from {{ this }}) < (select min(built_at) from {{ upstream }})
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Post-hook: keep the fingerprint the rows were built under as the table's comment. #}
+{% macro remember_fingerprint(fingerprint) -%}
+    {%- if execute -%}
+    {%- set value = run_query("select " ~ fingerprint).columns[0].values()[0] -%}
+    comment on table {{ this }} is '{{ value }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{# Rows of `relation` built after this model's newest row (all rows on a first or whole rebuild). #}
+{% macro built_since_this(relation) -%}
+    select cccd from {{ relation }}
+    where built_at > (select coalesce(max(built_at), '-infinity'::timestamptz) from {{ this }})
+{%- endmacro %}
+
+{# int_citizen_source_records: the newest silver row this table has seen from a department. #}
+{% macro seen_from(department) -%}
+    (select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }} where source = '{{ department }}')
+{%- endmacro %}
+
+{# int_citizen_source_records: on an incremental run, keep the rows of the changed CCCDs only. #}
+{% macro only_changed(cccd_column, keyword='where') -%}
+    {%- if is_incremental() %}{{ keyword }} {{ cccd_column }} in (select cccd from changed){% endif -%}
+{%- endmacro %}
+
+{# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the staging
+   views), the health facilities, and the silver tables' last whole rewrite (their comment, from
+   ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times). #}
+{% macro citizen_records_fingerprint() -%}
+    {{ model_fingerprint([
+        "'" ~ citizen_sources() | join(',') ~ "'",
+        "select md5(coalesce(string_agg(concat_ws(':', commune_code, current_commune_code, resolution), ',' "
+            ~ "order by commune_code), '')) from " ~ ref('int_commune_code_map'),
+        "select md5(coalesce(string_agg(concat_ws(':', facility_code, facility_type, current_commune_code), ',' "
+            ~ "order by facility_code), '')) from " ~ ref('stg_health_facilities'),
+        "select string_agg(concat_ws(':', table_name, comment), ',' order by table_name) from duckdb_tables() "
+            ~ "where schema_name = 'silver' and table_name in " ~ citizen_silver_tables(),
+        "select string_agg(concat_ws(':', view_name, comment), ',' order by view_name) from duckdb_views() "
+            ~ "where schema_name = 'silver' and view_name in " ~ citizen_silver_tables(),
+    ]) }}
+{%- endmacro %}
+
+{% macro citizen_silver_tables() -%}
+    ('citizens', 'social_insurance', 'dossiers', 'health_visits', 'health_facilities')
+{%- endmacro %}
