@@ -1,10 +1,13 @@
-"""The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen) is incremental: a second
-refresh rebuilds only the citizens its new extracts touch, and the result is the same as a full build's."""
+"""The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen → dim_citizen_conflicts,
+and the snap_citizen snapshot) is incremental on the CCCD: a refresh rebuilds only the citizens its new extracts
+touch, and what it leaves is what a full build gives."""
+
+from datetime import datetime, timezone
 
 import duckdb
 import polars as pl
 import pytest
-from deltalake import write_deltalake
+from deltalake import DeltaTable, write_deltalake
 
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
@@ -12,15 +15,22 @@ from orchestration.run_pipeline import run_refresh
 from tests.handmade_silver import dbt
 from tests.pipeline_run import refreshed_lake
 
-CHAIN = ("intermediate.int_citizen_source_records", "intermediate.int_citizen_survivorship", "conformed.dim_citizen")
+CHAIN = ("intermediate.int_citizen_source_records", "intermediate.int_citizen_survivorship", "conformed.dim_citizen",
+         "conformed.dim_citizen_conflicts")
+SELECT_CHAIN = ["--select", "int_citizen_source_records", "int_citizen_survivorship", "dim_citizen",
+                "dim_citizen_conflicts"]
 NEWCOMER = "001099012345"  # a CCCD no department has sent before
+OTHER_SEX = pl.when(pl.col("sex") == "Nam").then(pl.lit("Nữ")).otherwise(pl.lit("Nam"))
+
+
+def _query(lake: Lake, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
+        return con.sql(sql).pl()
 
 
 def _chain(lake: Lake) -> dict[str, pl.DataFrame]:
-    """Each chain table's rows (sorted, built_at aside) and, separately, built_at per CCCD."""
-    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        tables = {t: con.sql(f"select * from {t}").pl() for t in CHAIN}
-    return {t: frame.sort(pl.all().exclude("built_at")) for t, frame in tables.items()}
+    """Each chain table's rows, sorted on everything but built_at."""
+    return {t: _query(lake, f"select * from {t}").sort(pl.all().exclude("built_at")) for t in CHAIN}
 
 
 def _rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -31,14 +41,21 @@ def _rebuilt_in_last_run(frame: pl.DataFrame) -> set[str]:
     return set(frame.filter(pl.col("built_at") == pl.col("built_at").max())["cccd"])
 
 
+def _assert_same_rows(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -> None:
+    for table in CHAIN:
+        assert _rows(left[table]).equals(_rows(right[table])), table
+
+
 def _land_second_day(lake: Lake) -> dict[str, str]:
-    """A registry update moving one citizen, and dossiers of another registered citizen and of a newcomer."""
+    """A registry update moving one citizen (and recording the sex their CCCD digits contradict: a conflict), and
+    dossiers of another registered citizen and of a newcomer."""
     registry = pl.read_delta(str(lake.silver("citizens"))).sort("cccd")
     mover = registry.filter(pl.col("commune_code") != "05443").row(0, named=True)
     applicant = registry.filter(pl.col("cccd") != mover["cccd"]).row(3, named=True)["cccd"]
     header = {c.name: c.header for c in load_catalog()["citizens"].columns}
     (pl.DataFrame([mover]).select(list(header))
-     .with_columns(pl.lit("05443").alias("commune_code"), pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
+     .with_columns(pl.lit("05443").alias("commune_code"), OTHER_SEX.alias("sex"),
+                   pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
      .rename(header)
      .write_excel(lake.landing / "citizens" / "citizens_update.xlsx", worksheet="dan_cu", autofit=False))
     dossier = pl.read_csv(sorted((lake.landing / "dossiers").glob("*.csv"))[-1], infer_schema_length=0)
@@ -63,34 +80,56 @@ def refreshed_twice(tmp_path_factory):
 
 
 def test_second_refresh_rebuilds_only_the_citizens_it_touched(refreshed_twice):
-    _, _, before, after, touched = refreshed_twice
-    for table in CHAIN:
+    lake, _, before, after, touched = refreshed_twice
+    for table in CHAIN[:3]:
         assert _rebuilt_in_last_run(after[table]) == set(touched.values()), table
+    for table in CHAIN:
         untouched = pl.col("cccd").is_in(list(touched.values())).not_()
         # everyone else's rows were left as they were, build time included
         assert after[table].filter(untouched).equals(before[table].filter(untouched)), table
     citizens = after["conformed.dim_citizen"]
     assert citizens.filter(pl.col("cccd") == touched["mover"])["current_commune_code"].to_list() == ["05443"]
-    newcomer = after["conformed.dim_citizen"].filter(pl.col("cccd") == NEWCOMER).row(0, named=True)
+    newcomer = citizens.filter(pl.col("cccd") == NEWCOMER).row(0, named=True)
     assert newcomer["sources"] == ["dossiers"] and newcomer["current_commune_code"] == "05482"
     assert not newcomer["in_population_registry"]
+    conflicts = after["conformed.dim_citizen_conflicts"]
+    assert conflicts.filter(pl.col("cccd") == touched["mover"])["attribute"].to_list() == ["sex_vs_cccd_digits"]
+
+    # The snapshot compared the rebuilt citizens only, and still holds every citizen's current values.
+    versions = _query(lake, "select cccd, count(*) as n from history.snap_citizen group by cccd")
+    assert versions.filter(pl.col("n") > 1)["cccd"].to_list() == [touched["mover"]]
+    current = _query(lake, "select cccd, current_commune_code, full_name, phone from history.snap_citizen "
+                           "where valid_to is null order by cccd")
+    assert current.equals(citizens.select(current.columns).sort("cccd"))
 
 
-def test_incremental_chain_equals_a_full_build_and_a_silver_rewrite_rebuilds_it_whole(refreshed_twice):
-    lake, root, _, incremental, _ = refreshed_twice
-    select = ["--select", "int_citizen_source_records", "int_citizen_survivorship", "dim_citizen"]
-    dbt(lake, root / "dbt_target", "run", "--full-refresh", *select)
-    full = _chain(lake)
-    for table in CHAIN:
-        assert _rows(incremental[table]).equals(_rows(full[table])), table
+def test_incremental_runs_equal_full_builds(refreshed_twice):
+    lake, root, _, incremental, touched = refreshed_twice
+    target = root / "dbt_target"
+    dbt(lake, target, "run", "--full-refresh", *SELECT_CHAIN)
+    _assert_same_rows(incremental, _chain(lake))
+
+    # The registry corrects the mover's sex: their conflict is resolved, and its row is deleted, not left behind.
+    citizens = DeltaTable(str(lake.silver("citizens")))
+    correction = (pl.read_delta(str(lake.silver("citizens"))).filter(pl.col("cccd") == touched["mover"])
+                  .with_columns(OTHER_SEX.alias("sex"), pl.lit(datetime.now(timezone.utc)).alias("_ingested_at")))
+    citizens.merge(correction.to_arrow(), predicate="t.cccd = s.cccd", source_alias="s", target_alias="t") \
+        .when_matched_update_all().execute()
+    dbt(lake, target, "run", *SELECT_CHAIN)
+    corrected = _chain(lake)
+    for table in CHAIN[:3]:
+        assert _rebuilt_in_last_run(corrected[table]) == {touched["mover"]}, table
+    assert touched["mover"] not in set(corrected["conformed.dim_citizen_conflicts"]["cccd"])
 
     # Silver written whole again (as a contract change does), ingest times unchanged: nothing is newer by time,
     # yet every citizen is recomputed, since the rewrite may have changed any row.
     social_insurance = pl.read_delta(str(lake.silver("social_insurance")))
     write_deltalake(str(lake.silver("social_insurance")), social_insurance.to_arrow(), mode="overwrite")
-    dbt(lake, root / "dbt_target", "run", *select)
+    dbt(lake, target, "run", *SELECT_CHAIN)
     rewritten = _chain(lake)
-    for table in CHAIN:
+    for table in CHAIN[:3]:
         assert rewritten[table]["built_at"].n_unique() == 1
-        assert rewritten[table]["built_at"][0] > full[table]["built_at"].max(), table
-        assert _rows(rewritten[table]).equals(_rows(full[table])), table
+        assert rewritten[table]["built_at"][0] > corrected[table]["built_at"].max(), table
+    _assert_same_rows(rewritten, corrected)
+    dbt(lake, target, "run", "--full-refresh", *SELECT_CHAIN)
+    _assert_same_rows(rewritten, _chain(lake))

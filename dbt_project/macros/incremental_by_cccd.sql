@@ -47,6 +47,18 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# Pre-hook of a model that keeps rows for some CCCDs only (conflicts): delete the rows of the citizens rebuilt in
+   `relations` since this model was built, since their new rows may be none. #}
+{% macro forget_rebuilt_citizens(relations) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where cccd in (
+    {%- for relation in relations %}
+        {{ built_since_this(relation) }}{% if not loop.last %} union{% endif %}
+    {%- endfor %}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
 {# Post-hook: keep the fingerprint the rows were built under as the table's comment. #}
 {% macro remember_fingerprint(fingerprint) -%}
     {%- if execute -%}
@@ -66,7 +78,7 @@
     (select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }} where source = '{{ department }}')
 {%- endmacro %}
 
-{# int_citizen_source_records: on an incremental run, keep the rows of the changed CCCDs only. #}
+{# On an incremental run, keep the rows of the CCCDs in the model's `changed` CTE only. #}
 {% macro only_changed(cccd_column, keyword='where') -%}
     {%- if is_incremental() %}{{ keyword }} {{ cccd_column }} in (select cccd from changed){% endif -%}
 {%- endmacro %}

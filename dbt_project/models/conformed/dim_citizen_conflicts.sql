@@ -3,8 +3,29 @@
 -- Communes are compared only between departments whose commune is residence evidence (registry, social insurance; see
 -- int_citizen_source_records). 'cccd_digits' is what the CCCD itself encodes (sex/century digit, birth year),
 -- checked against the surviving sex and date of birth. Personal data: conformed schema only.
-with records as (
+-- Incremental on the CCCD (macros/incremental_by_cccd.sql): the pre-hook deletes the rows of the citizens rebuilt
+-- upstream (their conflicts may be resolved), and only those citizens are compared again.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='cccd',
+    on_schema_change='sync_all_columns',
+    pre_hook=["{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_source_records')) }}",
+              "{{ forget_rebuilt_citizens([ref('int_citizen_source_records'), ref('dim_citizen')]) }}"],
+    post_hook="{{ remember_fingerprint(model_fingerprint()) }}",
+) }}
+with
+{%- if is_incremental() %}
+changed as (
+    {{ built_since_this(ref('int_citizen_source_records')) }}
+    union
+    {{ built_since_this(ref('dim_citizen')) }}
+),
+{%- endif %}
+
+records as (
     select * from {{ ref('int_citizen_source_records') }}
+    {{ only_changed('cccd') }}
 ),
 
 -- One pass finds the CCCDs with any disagreement (min <> max: two non-null values differ; much cheaper than
@@ -52,8 +73,10 @@ across_departments as (
 citizens as (
     select cccd, sex, cccd_sex, year(date_of_birth) as birth_year, cccd_birth_year
     from {{ ref('dim_citizen') }}
-)
+    {{ only_changed('cccd') }}
+),
 
+conflicts as (
 select * from across_departments
 
 union all
@@ -68,3 +91,6 @@ select cccd, 'birth_year_vs_cccd_digits', cast(birth_year as varchar), 2,
     ['population_registry: ' || birth_year, 'cccd_digits: ' || cccd_birth_year]
 from citizens
 where birth_year <> cccd_birth_year
+)
+
+select *, {{ build_time() }} as built_at from conflicts
