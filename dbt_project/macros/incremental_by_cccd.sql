@@ -1,26 +1,28 @@
 {#
-  The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen) is incremental on the
-  CCCD: a nightly run recomputes only the citizens whose inputs changed (one day of dossiers and visits touches
-  ~1 % of them) and replaces their rows (delete+insert on cccd). Three rules keep it equal to a full build:
+  The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen → dim_citizen_conflicts,
+  and the snap_citizen snapshot) is incremental on the CCCD: a nightly run recomputes only the citizens whose inputs
+  changed (one day of dossiers and visits touches ~3 % of them) and replaces their rows (delete+insert on cccd).
+  Three rules keep it equal to a full build:
 
-  - Each row carries built_at (the dbt invocation that wrote it). A model recomputes the CCCDs whose upstream rows
-    were built after its own newest row; int_citizen_source_records instead compares each department's silver
-    _ingested_at with the newest it has seen from that department (sources load independently, so one held back
-    by a failing gate still counts from its own rows).
-  - A fingerprint (the model's SQL checksum plus what it reads besides the rows it filters: ranks, commune-code map,
-    facilities, silver column types) is kept as the table's comment. When it differs, the pre-hook deletes every
-    row, so the same incremental SQL, finding nothing seen, recomputes everything: a changed model, rank or
+  - Each row carries built_at (the dbt invocation that wrote it), and each table's comment records the fingerprint
+    and the start of the last invocation that built it (`{"fingerprint": …, "built_at": …}`, written with the rows).
+    A model recomputes the CCCDs whose upstream rows were built after that; int_citizen_source_records instead
+    compares each department's silver _ingested_at with the newest it holds from that department (sources load
+    independently, so one held back by a failing gate still counts from its own rows).
+  - The fingerprint is the model's SQL checksum plus what it reads besides the rows it filters (ranks, commune-code
+    map, facilities, the silver tables' last whole rewrite). When it differs, the pre-hook empties the table and
+    its comment, so the same incremental SQL, having seen nothing, recomputes everything: a changed model, rank or
     reference table needs no manual --full-refresh.
-  - When the upstream model was rebuilt whole (its oldest row is newer than this model's newest), this model is
+  - When the upstream model was rebuilt whole after this one was last built (its oldest row is newer), this one is
     rebuilt whole too, so a CCCD that vanished upstream does not linger here.
 
       {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='cccd',
                 on_schema_change='sync_all_columns',
                 pre_hook="{{ forget_stale_rows(some_fingerprint(), ref('upstream')) }}",
-                post_hook="{{ remember_fingerprint(some_fingerprint()) }}") }}
+                post_hook="{{ remember_build(some_fingerprint()) }}") }}
 #}
 
-{# The dbt invocation's start, the same value for every row it writes. #}
+{# The dbt invocation's start (UTC), the same value for every row it writes. #}
 {% macro build_time() -%}
     '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
 {%- endmacro %}
@@ -30,21 +32,44 @@
     md5(concat_ws('|', '{{ model.checksum.checksum }}'{% for read in reads %}, ({{ read }}){% endfor %}))
 {%- endmacro %}
 
-{% macro _table_comment() -%}
-    (select comment from duckdb_tables()
+{# A field of this table's comment (null before the first build, or after the pre-hook emptied it). #}
+{% macro _recorded(field) -%}
+    (select json_extract_string(comment, '$.{{ field }}') from duckdb_tables()
      where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
        and table_name = '{{ this.identifier }}')
 {%- endmacro %}
 
-{# Pre-hook: empty the table when its fingerprint changed or `upstream` was rebuilt whole since this was built. #}
+{# When this table was last built (-infinity: never, or emptied). #}
+{% macro last_built() -%}
+    coalesce(cast({{ _recorded('built_at') }} as timestamptz), '-infinity'::timestamptz)
+{%- endmacro %}
+
+{# Pre-hook: empty the table and its comment when its fingerprint changed or `upstream` was rebuilt whole since. #}
 {% macro forget_stale_rows(fingerprint, upstream=none) -%}
-    {%- if is_incremental() -%}
-    delete from {{ this }}
-    where {{ _table_comment() }} is distinct from {{ fingerprint }}
-    {%- if upstream is not none %}
-        or (select max(built_at) from {{ this }}) < (select min(built_at) from {{ upstream }})
+    {%- if execute and is_incremental() -%}
+        {%- set stale_sql -%}
+            select {{ _recorded('fingerprint') }} is distinct from {{ fingerprint }}
+            {%- if upstream is not none %}
+                or {{ last_built() }} < (select min(built_at) from {{ upstream }})
+            {%- endif %}
+        {%- endset -%}
+        {%- if run_query(stale_sql).columns[0].values()[0] -%}
+            delete from {{ this }}; comment on table {{ this }} is null
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{# Post-hook: record the fingerprint the rows were built under and this invocation's start, in the same transaction. #}
+{% macro remember_build(fingerprint=none) -%}
+    {%- if execute -%}
+        {%- set value = run_query("select " ~ fingerprint).columns[0].values()[0] if fingerprint else none -%}
+        comment on table {{ this }} is '{{ tojson({"fingerprint": value, "built_at": run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00")}) }}'
     {%- endif -%}
+{%- endmacro %}
+
+{# Rows of `relation` built after this model was last built (all rows on a first or whole rebuild). #}
+{% macro built_since_this(relation) -%}
+    select cccd from {{ relation }} where built_at > {{ last_built() }}
 {%- endmacro %}
 
 {# Pre-hook of a model that keeps rows for some CCCDs only (conflicts): delete the rows of the citizens rebuilt in
@@ -59,21 +84,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Post-hook: keep the fingerprint the rows were built under as the table's comment. #}
-{% macro remember_fingerprint(fingerprint) -%}
-    {%- if execute -%}
-    {%- set value = run_query("select " ~ fingerprint).columns[0].values()[0] -%}
-    comment on table {{ this }} is '{{ value }}'
-    {%- endif -%}
-{%- endmacro %}
-
-{# Rows of `relation` built after this model's newest row (all rows on a first or whole rebuild). #}
-{% macro built_since_this(relation) -%}
-    select cccd from {{ relation }}
-    where built_at > (select coalesce(max(built_at), '-infinity'::timestamptz) from {{ this }})
-{%- endmacro %}
-
-{# int_citizen_source_records: the newest silver row this table has seen from a department. #}
+{# int_citizen_source_records: the newest silver row this table holds from a department. #}
 {% macro seen_from(department) -%}
     (select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }} where source = '{{ department }}')
 {%- endmacro %}

@@ -8,7 +8,7 @@
     unique_key='cccd',
     on_schema_change='sync_all_columns',
     pre_hook="{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_survivorship')) }}",
-    post_hook="{{ remember_fingerprint(model_fingerprint()) }}",
+    post_hook="{{ remember_build(model_fingerprint()) }}",
 ) }}
 select
     md5(cccd) as citizen_key,

@@ -12,7 +12,7 @@
     on_schema_change='sync_all_columns',
     pre_hook=["{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_source_records')) }}",
               "{{ forget_rebuilt_citizens([ref('int_citizen_source_records'), ref('dim_citizen')]) }}"],
-    post_hook="{{ remember_fingerprint(model_fingerprint()) }}",
+    post_hook="{{ remember_build(model_fingerprint()) }}",
 ) }}
 with
 {%- if is_incremental() %}

@@ -14,7 +14,7 @@
     unique_key='cccd',
     on_schema_change='sync_all_columns',
     pre_hook="{{ forget_stale_rows(citizen_records_fingerprint()) }}",
-    post_hook="{{ remember_fingerprint(citizen_records_fingerprint()) }}",
+    post_hook="{{ remember_build(citizen_records_fingerprint()) }}",
 ) }}
 -- depends_on: {{ ref('int_commune_code_map') }}
 

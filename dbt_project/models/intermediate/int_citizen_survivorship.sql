@@ -7,7 +7,7 @@
     unique_key='cccd',
     on_schema_change='sync_all_columns',
     pre_hook="{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_source_records')) }}",
-    post_hook="{{ remember_fingerprint(model_fingerprint()) }}",
+    post_hook="{{ remember_build(model_fingerprint()) }}",
 ) }}
 with records as (
     select * from {{ ref('int_citizen_source_records') }}
