@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from ingestion.lake import PROJECT_ROOT, Lake
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+KEEP_RUN_TARGETS = 30  # dbt run directories kept under dbt_project/target/ (a month of nightly refreshes)
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
@@ -50,6 +51,23 @@ def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     invocation = dbt.cli(["build"], context=context)
     yield from invocation.stream()
     _keep_partial_parse(invocation.target_path)
+    pruned = prune_run_targets(invocation.target_path)
+    if pruned:
+        context.log.info(f"removed {len(pruned)} old dbt run directories (keeping the newest {KEEP_RUN_TARGETS})")
+
+
+def prune_run_targets(run_target: Path, keep: int | None = None) -> list[Path]:
+    """dagster-dbt gives every run its own target directory beside `run_target` (compiled SQL, run_results.json,
+    dbt.log: ~6 MB a run, ~2 GB a year of nightly refreshes). Keep the newest `keep` (they answer "what did that
+    run execute?"), remove the rest; returns what was removed."""
+    keep = KEEP_RUN_TARGETS if keep is None else keep
+    prefix = run_target.name.split("-")[0]  # the op name: warehouse_dbt_assets-<run id>-<hash>
+    runs = sorted((p for p in run_target.parent.glob(f"{prefix}-*") if p.is_dir() and p != run_target),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = runs[max(keep - 1, 0):]
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)
+    return removed
 
 
 def _keep_partial_parse(run_target: Path) -> None:

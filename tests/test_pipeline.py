@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 from dagster import AssetKey
 
+from orchestration import dbt_assets
 from orchestration.ingestion_assets import CATALOG
 from orchestration.run_pipeline import lake_report, run_refresh
 from tests.expected import on_time_by_agency_month
@@ -68,6 +69,17 @@ def test_rerun_on_the_same_extracts_changes_no_row_count(refreshed):
     bronze = [m for m in second_run.get_asset_materialization_events()
               if m.asset_key == AssetKey(["bronze", "dossiers"])]
     assert bronze[0].materialization.metadata["rows_appended"].value == 0
+
+
+def test_dbt_keeps_only_its_newest_run_directories(refreshed, monkeypatch):
+    """dagster-dbt leaves a directory per run under dbt_project/target/ (~6 MB); the dbt asset removes all but the
+    newest KEEP_RUN_TARGETS."""
+    _, instance, _ = refreshed
+    monkeypatch.setattr(dbt_assets, "KEEP_RUN_TARGETS", 2)
+    for _ in range(2):
+        assert run_refresh(instance, asset_selection=[AssetKey(["conformed", "dim_agency"])]).success
+    target = dbt_assets.DBT_PROJECT_DIR / dbt_assets.dbt_project.target_path
+    assert len(list(target.glob("warehouse_dbt_assets-*"))) == 2
 
 
 def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(refreshed):
