@@ -84,9 +84,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# int_citizen_source_records: the newest silver row this table holds from a department. #}
+{# int_citizen_source_records: the newest silver row this table holds from a department (none in a table built
+   before the chain was incremental: it has no ingested_at column until this run adds it). #}
 {% macro seen_from(department) -%}
+    {%- if 'ingested_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     (select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }} where source = '{{ department }}')
+    {%- else -%}
+    '-infinity'::timestamptz
+    {%- endif -%}
 {%- endmacro %}
 
 {# On an incremental run, keep the rows of the CCCDs in the model's `changed` CTE only. #}
