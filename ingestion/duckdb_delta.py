@@ -52,8 +52,8 @@ def last_rewrite(table: DeltaTable) -> int | None:
     its retained log. Rows kept across appends and merges keep their ingest times; a rewrite may replace them all
     without newer ones, so readers that go by ingest time start again from a new rewrite."""
     for commit in table.history():  # newest first
-        if commit.get("operation", "").startswith("CREATE") or \
-                (commit.get("operationParameters") or {}).get("mode") == "Overwrite":
+        mode = (commit.get("operationParameters") or {}).get("mode")
+        if mode == "Overwrite" or commit.get("operation", "").startswith("CREATE"):
             return commit["version"]
     return None
 

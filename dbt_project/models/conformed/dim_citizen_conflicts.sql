@@ -77,20 +77,20 @@ citizens as (
 ),
 
 conflicts as (
-select * from across_departments
+    select * from across_departments
 
-union all
+    union all
 
-select cccd, 'sex_vs_cccd_digits', sex, 2, ['population_registry: ' || sex, 'cccd_digits: ' || cccd_sex]
-from citizens
-where sex <> cccd_sex
+    select cccd, 'sex_vs_cccd_digits', sex, 2, ['population_registry: ' || sex, 'cccd_digits: ' || cccd_sex]
+    from citizens
+    where sex <> cccd_sex
 
-union all
+    union all
 
-select cccd, 'birth_year_vs_cccd_digits', cast(birth_year as varchar), 2,
-    ['population_registry: ' || birth_year, 'cccd_digits: ' || cccd_birth_year]
-from citizens
-where birth_year <> cccd_birth_year
+    select cccd, 'birth_year_vs_cccd_digits', cast(birth_year as varchar), 2,
+        ['population_registry: ' || birth_year, 'cccd_digits: ' || cccd_birth_year]
+    from citizens
+    where birth_year <> cccd_birth_year
 )
 
 select *, {{ build_time() }} as built_at from conflicts
