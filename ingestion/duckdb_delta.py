@@ -74,8 +74,8 @@ def publish_delta(connection, schema: str, name: str, path, storage_options: dic
     target = f"{quoted(schema)}.{quoted(name)}"
     connection.execute(f"create schema if not exists {quoted(schema)}").fetchall()
     kind = "view" if scan is not None else "table"
-    _drop_other_kind(connection, schema, name, keep="VIEW" if scan is not None else "BASE TABLE")
-    if scan is not None:
+    _drop_other_kind(connection, schema, name, keep="VIEW" if kind == "view" else "BASE TABLE")
+    if kind == "view":
         connection.execute(f"create or replace view {target} as {scan}").fetchall()
     else:
         connection.register("_delta_snapshot", table.to_pyarrow_dataset())

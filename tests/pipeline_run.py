@@ -6,9 +6,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult
 
+from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
 from ingestion.sample_data import generate
 from orchestration.run_pipeline import run_refresh
@@ -37,3 +39,13 @@ def refreshed_lake(root: Path, *, prepare: Callable[[Lake], None] | None = None,
         if prepare is not None:
             prepare(lake)
         yield lake, instance, run_refresh(instance)
+
+
+def land_registry_update(lake: Lake, citizen: dict, file_name: str, *changes: pl.Expr) -> None:
+    """A population-registry extract (xlsx, headers as the department writes them) holding `citizen`, a row of
+    silver/citizens, with `changes` (polars expressions over the contract's column names) applied."""
+    header = {c.name: c.header for c in load_catalog()["citizens"].columns}
+    (pl.DataFrame([citizen]).select(list(header))
+     .with_columns(*changes, pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
+     .rename(header)
+     .write_excel(lake.landing / "citizens" / file_name, worksheet="dan_cu", autofit=False))

@@ -9,11 +9,10 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
 from tests.handmade_silver import dbt
-from tests.pipeline_run import refreshed_lake
+from tests.pipeline_run import land_registry_update, refreshed_lake
 
 CHAIN = ("intermediate.int_citizen_source_records", "intermediate.int_citizen_survivorship", "conformed.dim_citizen",
          "conformed.dim_citizen_conflicts")
@@ -52,12 +51,8 @@ def _land_second_day(lake: Lake) -> dict[str, str]:
     registry = pl.read_delta(str(lake.silver("citizens"))).sort("cccd")
     mover = registry.filter(pl.col("commune_code") != "05443").row(0, named=True)
     applicant = registry.filter(pl.col("cccd") != mover["cccd"]).row(3, named=True)["cccd"]
-    header = {c.name: c.header for c in load_catalog()["citizens"].columns}
-    (pl.DataFrame([mover]).select(list(header))
-     .with_columns(pl.lit("05443").alias("commune_code"), OTHER_SEX.alias("sex"),
-                   pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
-     .rename(header)
-     .write_excel(lake.landing / "citizens" / "citizens_update.xlsx", worksheet="dan_cu", autofit=False))
+    land_registry_update(lake, mover, "citizens_update.xlsx", pl.lit("05443").alias("commune_code"),
+                         OTHER_SEX.alias("sex"))
     dossier = pl.read_csv(sorted((lake.landing / "dossiers").glob("*.csv"))[-1], infer_schema_length=0)
     dossier = dossier.filter(pl.col("Ngày tiếp nhận").is_not_null()).head(2)
     dossier.with_columns(pl.Series("Mã hồ sơ", ["NEXT-1", "NEXT-2"]),
@@ -73,9 +68,7 @@ def refreshed_twice(tmp_path_factory):
         assert first.success
         before = _chain(lake)
         touched = _land_second_day(lake)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("TN_LAKE_DIR", str(lake.root))
-            assert run_refresh(instance).success
+        assert run_refresh(instance).success  # TN_LAKE_DIR is still this lake's inside refreshed_lake
         yield lake, root, before, _chain(lake), touched
 
 

@@ -7,12 +7,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
 from tests.expected_marts import (current_commune, dossier_figures_by_commune, latest_dossier_commune,
                                   split_dossier_count)
-from tests.pipeline_run import refreshed_lake
+from tests.pipeline_run import land_registry_update, refreshed_lake
 
 # Real pre-2025 codes and where they must land (from dbt_project/seeds/ref_commune_mapping_2025.csv).
 OLD_CODES = {
@@ -202,12 +201,7 @@ def test_second_citizens_extract_changing_a_commune_keeps_scd2_history(built):
     lake, instance = built
     silver = pl.read_delta(str(lake.silver("citizens"))).sort("cccd")
     mover = silver.filter(pl.col("commune_code") != "05443").row(0, named=True)
-    header = {c.name: c.header for c in load_catalog()["citizens"].columns}
-    moved = (pl.DataFrame([mover]).select(list(header))
-             .with_columns(pl.lit("05443").alias("commune_code"),
-                           pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
-             .rename(header))
-    moved.write_excel(lake.landing / "citizens" / "citizens_registry_update.xlsx", worksheet="dan_cu", autofit=False)
+    land_registry_update(lake, mover, "citizens_registry_update.xlsx", pl.lit("05443").alias("commune_code"))
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TN_LAKE_DIR", str(lake.root))

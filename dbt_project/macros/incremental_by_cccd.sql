@@ -22,9 +22,14 @@
                 post_hook="{{ remember_build(some_fingerprint()) }}") }}
 #}
 
-{# The dbt invocation's start (UTC), the same value for every row it writes. #}
+{# The dbt invocation's start (UTC) as text: stamped on every row it writes and recorded in the table's comment, so
+   the two compare exactly. #}
+{% macro _run_started() -%}
+    {{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00") }}
+{%- endmacro %}
+
 {% macro build_time() -%}
-    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}+00'::timestamptz
+    '{{ _run_started() }}'::timestamptz
 {%- endmacro %}
 
 {# A SQL string expression: this model's checksum plus `reads` (SQL string expressions), hashed. #}
@@ -63,7 +68,7 @@
 {% macro remember_build(fingerprint=none) -%}
     {%- if execute -%}
         {%- set value = run_query("select " ~ fingerprint).columns[0].values()[0] if fingerprint else none -%}
-        comment on table {{ this }} is '{{ tojson({"fingerprint": value, "built_at": run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00")}) }}'
+        comment on table {{ this }} is '{{ tojson({"fingerprint": value, "built_at": _run_started() | trim}) }}'
     {%- endif -%}
 {%- endmacro %}
 
