@@ -68,6 +68,9 @@ def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
     if outcome.dropped_unclassified:
         context.log.warning("personal-looking columns not in shared_marts.yaml were dropped: "
                             + ", ".join(outcome.dropped_unclassified))
+    for table in (t for t in outcome.tables if t.copy.reason != "not incremental"):
+        context.log.info(f"{table.name}: {table.copy.mode} copy ({table.copy.reason}), "
+                         f"{table.copy.rows_written:,} rows written")
     context.log.info(outcome.scan.summary())
     rows = sum(t.rows for t in outcome.tables)
     context.log.info(f"built {outcome.path} with {len(outcome.tables)} tables, {rows:,} rows in {outcome.seconds:.2f} s")
@@ -94,10 +97,11 @@ def _scan_result(report) -> AssetCheckResult:
 
 
 def _tables_markdown(outcome) -> str:
-    lines = ["| table | from | rows | suppressed rows | pseudonymised / masked |", "|---|---|---|---|---|"]
+    lines = ["| table | from | rows | copied | suppressed rows | pseudonymised / masked |", "|---|---|---|---|---|---|"]
     for t in outcome.tables:
         treated = ", ".join(f"{c['column']} ({c['treatment']})" for c in t.columns if c["treatment"] != "keep")
-        lines.append(f"| {t.name} | {t.source} | {t.rows:,} | {t.suppressed_rows:,} | {treated or '–'} |")
+        lines.append(f"| {t.name} | {t.source} | {t.rows:,} | {t.copy.mode}: {t.copy.reason} | "
+                     f"{t.suppressed_rows:,} | {treated or '–'} |")
     return "\n".join(lines)
 
 

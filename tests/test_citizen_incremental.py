@@ -1,7 +1,9 @@
 """The citizen chain (int_citizen_source_records → int_citizen_survivorship → dim_citizen → dim_citizen_conflicts,
 and the snap_citizen snapshot) is incremental on the CCCD: a refresh rebuilds only the citizens its new extracts
-touch, and what it leaves is what a full build gives."""
+touch, and what it leaves is what a full build gives. The shared file's record tables follow it the same way."""
 
+import json
+import shutil
 from datetime import datetime, timezone
 
 import duckdb
@@ -11,6 +13,9 @@ from deltalake import DeltaTable, write_deltalake
 
 from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
+from orchestration.sharing.config import load_config
+from orchestration.sharing.pseudonym import pseudonym
+from orchestration.sharing.shared_file import build_shared_file
 from tests.handmade_silver import dbt
 from tests.pipeline_run import land_registry_update, refreshed_lake
 
@@ -94,6 +99,65 @@ def test_second_refresh_rebuilds_only_the_citizens_it_touched(refreshed_twice):
     current = _query(lake, "select cccd, current_commune_code, full_name, phone from history.snap_citizen "
                            "where valid_to is null order by cccd")
     assert current.equals(citizens.select(current.columns).sort("cccd"))
+
+
+def _shared(path, sql: str) -> pl.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(sql).pl()
+
+
+def _records(path) -> dict[str, pl.DataFrame]:
+    return {t: _shared(path, f"select * from {t} order by all") for t in ("records.citizens", "records.dossiers")}
+
+
+def _copied(outcome) -> dict[str, tuple[str, str]]:
+    return {t.name: (t.copy.mode, t.copy.reason) for t in outcome.tables if t.name.startswith("records.")}
+
+
+def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice, tmp_path, pseudonym_key):
+    lake, _, _, _, touched = refreshed_twice
+    key = pseudonym_key.encode()
+    # The second refresh replaced only the rows of what it touched, and left the tables a whole build gives.
+    for table in ("records.citizens", "records.dossiers"):
+        state = json.loads(_shared(lake.shared_marts, "select comment from duckdb_tables() "
+                                   f"where schema_name || '.' || table_name = '{table}'")[0, 0])
+        built_at = _shared(lake.shared_marts, "select max(built_at) from sharing.tables")[0, 0]
+        assert datetime.fromisoformat(state["whole_built_at"]) < built_at, table
+    fresh = Lake(tmp_path / "fresh")
+    fresh.root.mkdir()
+    shutil.copy(lake.warehouse, fresh.warehouse)
+    whole = build_shared_file(fresh, load_config(), key)
+    assert {mode for mode, _ in _copied(whole).values()} == {"whole"}
+    incremental = _records(lake.shared_marts)
+    for table, rows in _records(fresh.shared_marts).items():
+        assert rows.equals(incremental[table]), table
+
+    # Updating the same file again writes no record.
+    size = fresh.shared_marts.stat().st_size
+    again = build_shared_file(fresh, load_config(), key)
+    assert {name: mode for name, (mode, _) in _copied(again).items()} == {
+        "records.citizens": "incremental", "records.dossiers": "incremental"}
+    assert all(t.copy.rows_written == 0 for t in again.tables if t.name.startswith("records."))
+
+    # What an old row depends on besides its ingest time changed (a commune's code is remapped): whole, in a new file
+    # (not beside the freed pages of the old tables: the size of a fresh build).
+    with duckdb.connect(str(fresh.warehouse)) as con:
+        con.execute("update intermediate.int_commune_code_map set current_commune_code = '99999' "
+                    "where commune_code = '05482'")
+    remapped = build_shared_file(fresh, load_config(), key)
+    assert _copied(remapped)["records.dossiers"][0] == "whole"
+    assert "what the source reads changed" in _copied(remapped)["records.dossiers"][1]
+    moved = _shared(fresh.shared_marts, "select count(*) from records.dossiers where current_commune_code = '99999'")
+    assert moved[0, 0] >= 1
+    assert fresh.shared_marts.stat().st_size < size * 1.1
+
+    # A row deleted at the source (nothing newer by time) is noticed by the row count: rebuilt whole without it.
+    with duckdb.connect(str(fresh.warehouse)) as con:
+        con.execute(f"delete from conformed.dim_citizen where cccd = '{touched['newcomer']}'")
+    deleted = build_shared_file(fresh, load_config(), key)
+    assert "row count differs" in _copied(deleted)["records.citizens"][1]
+    assert pseudonym(touched["newcomer"], "cccd", key) not in set(
+        _shared(fresh.shared_marts, "select citizen_key from records.citizens")["citizen_key"])
 
 
 def test_incremental_runs_equal_full_builds(refreshed_twice):

@@ -32,6 +32,13 @@ class Suppression:
 
 
 @dataclass(frozen=True)
+class Incremental:
+    """Copy only the source rows changed since the last build (orchestration/sharing/incremental_copy.py)."""
+    unique_key: str  # source column naming a row; replaced rows are matched on it
+    changed_since: str  # source column: when the row last changed (silver's ingest time, dbt's built_at)
+
+
+@dataclass(frozen=True)
 class OpenDataset:
     dataset: str
     title_vi: str
@@ -54,6 +61,7 @@ class SharedTable:
     columns: dict[str, ColumnRule] = field(default_factory=dict)
     suppress: Suppression | None = None
     open_data: OpenDataset | None = None
+    incremental: Incremental | None = None
 
     @property
     def schema(self) -> str:
@@ -104,6 +112,20 @@ def _open_dataset(table: str, raw: dict, defaults: dict) -> OpenDataset:
     )
 
 
+def _incremental(table: str, raw, columns: dict[str, ColumnRule], suppress: Suppression | None) -> Incremental:
+    if not (isinstance(raw, dict) and set(raw) == {"unique_key", "changed_since"}):
+        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: incremental must be "
+                                 "{unique_key: COLUMN, changed_since: COLUMN}")
+    if suppress:
+        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: suppressed aggregates are rebuilt whole, "
+                                 "incremental is for record tables")
+    key_rule = columns.get(raw["unique_key"], ColumnRule("keep"))
+    if key_rule.treatment not in ("keep", "pseudonymise"):
+        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: incremental.unique_key {raw['unique_key']} "
+                                 f"must be kept or pseudonymised in the shared table, not {key_rule.treatment}")
+    return Incremental(raw["unique_key"], raw["changed_since"])
+
+
 def load_config(path: Path = CONFIG_PATH) -> SharingConfig:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     defaults = raw.get("defaults", {})
@@ -124,7 +146,8 @@ def load_config(path: Path = CONFIG_PATH) -> SharingConfig:
         if open_data and any(r.treatment in ("pseudonymise", "mask_phone") for r in columns.values()):
             raise SharingConfigError(f"{path.name}: table {name} holds pseudonymised or masked personal data and "
                                      "cannot be open data (publish an aggregate instead)")
-        tables.append(SharedTable(name, sources, columns, suppress, open_data))
+        incremental = _incremental(name, entry["incremental"], columns, suppress) if entry.get("incremental") else None
+        tables.append(SharedTable(name, sources, columns, suppress, open_data, incremental))
     datasets = [t.open_data.dataset for t in tables if t.open_data]
     if len(datasets) != len(set(datasets)):
         raise SharingConfigError(f"{path.name}: open_data.dataset names must be unique: {datasets}")

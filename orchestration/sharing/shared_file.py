@@ -2,7 +2,9 @@
 
 One DuckDB connection to a new file under a temporary name ATTACHes the warehouse READ_ONLY (so dbt or the
 scorecard can never meet a writer here) and copies each configured table with `CREATE TABLE … AS SELECT`,
-pseudonymising, masking, generalising and suppressing in the same SQL. The result is scanned for personal data;
+pseudonymising, masking, generalising and suppressing in the same SQL. When the configuration has incremental
+record tables, the new file starts as a copy of the published one and those tables get only their changed rows
+(incremental_copy.py). The whole result is scanned for personal data;
 only a clean file is renamed over `lake/shared_marts.duckdb` (os.replace: analysts see the old file or the new one,
 never half of one; a connection already open keeps reading the old one).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +25,7 @@ from ingestion.catalog import load_catalog
 from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
 from orchestration.sharing.config import ColumnRule, SharedTable, SharingConfig
+from orchestration.sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
 from orchestration.sharing.pii_scan import Needles, ScanReport, scan
 from orchestration.sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
 
@@ -44,6 +48,7 @@ class TableOutcome:
     rows: int
     columns: list[dict]
     suppressed_rows: int = 0
+    copy: CopyResult | None = None  # whole or incremental, and why
 
 
 @dataclass
@@ -127,57 +132,108 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
     started = time.perf_counter()
     target = lake.shared_marts
     building = target.with_name(f"{target.stem}_building_{os.getpid()}.duckdb")  # own catalog name
-    for leftover in (building, building.with_name(building.name + ".wal")):
-        leftover.unlink(missing_ok=True)
-    outcome = BuildOutcome(target)
-    pii = contract_pii_columns()
+    leftovers = (building, building.with_name(building.name + ".wal"))
     built_at = datetime.now(timezone.utc)
     try:
-        with duckdb.connect(str(building)) as con:
-            con.execute(f"attach '{lake.warehouse}' as {WAREHOUSE_ALIAS} (read_only)")
-            bind_key(con, key)
-            existing = warehouse_tables(con)
-            for table in config.tables:
-                source = next((s for s in table.sources if s in existing), None)
-                if source is None:
-                    outcome.skipped.append({"table": table.name, "looked_for": list(table.sources)})
-                    continue
-                exprs, described = _select_list(table, existing[source], pii, outcome)
-                inner = f"select {', '.join(exprs)} from {WAREHOUSE_ALIAS}.{source}"
-                if table.suppress:
-                    inner = _suppressed(table, inner, [d["column"] for d in described], config.small_cell_threshold)
-                con.execute(f"create schema if not exists {table.schema}")
-                con.execute(f"create table {table.name} as {inner}")
-                rows = con.execute(f"select count(*) from {table.name}").fetchall()[0][0]
-                suppressed = 0
-                if table.suppress and SUPPRESSED_FLAG in {c for c, in con.execute(
-                        f"select column_name from duckdb_columns() where database_name = current_database() "
-                        f"and schema_name = '{table.schema}' and table_name = '{table.table}'").fetchall()}:
-                    suppressed = con.execute(f"select count(*) from {table.name} where {SUPPRESSED_FLAG}").fetchall()[0][0]
-                outcome.tables.append(TableOutcome(table.name, source, rows, described, suppressed))
-            _write_about(con, outcome, built_at)
-            needles = needles_from_warehouse(con, existing)
-            outcome.scan = scan(con, needles)
-            con.execute(f"detach {WAREHOUSE_ALIAS}")
-            con.execute("checkpoint")
+        outcome = None
+        if any(t.incremental for t in config.tables) and target.exists():
+            shutil.copyfile(target, building)  # incremental tables start from their published rows
+            try:
+                outcome = _build_into(building, lake, config, key, built_at, from_published=True)
+            except WholeBuildNeeded as needed:  # a whole table belongs in a fresh file, not beside freed pages
+                why_fresh = str(needed)
+        else:
+            why_fresh = "no published file to update"
+        if outcome is None:
+            for leftover in leftovers:
+                leftover.unlink(missing_ok=True)
+            outcome = _build_into(building, lake, config, key, built_at, from_published=False, why_fresh=why_fresh)
         if outcome.scan.hits:
             raise PersonalDataLeak(f"{target.name} not published: {outcome.scan.summary()}")
         os.replace(building, target)
     finally:
-        for leftover in (building, building.with_name(building.name + ".wal")):
+        for leftover in leftovers:
             leftover.unlink(missing_ok=True)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
 
+def _build_into(building: Path, lake: Lake, config: SharingConfig, key: bytes, built_at: datetime, *,
+                from_published: bool, why_fresh: str = "") -> BuildOutcome:
+    """Fill `building` (a copy of the published file, or new) and scan it; incremental tables go first, so a copy
+    that cannot be updated is given up before the other tables are written."""
+    outcome = BuildOutcome(lake.shared_marts)
+    pii = contract_pii_columns()
+    with duckdb.connect(str(building)) as con:
+        con.execute(f"attach '{lake.warehouse}' as {WAREHOUSE_ALIAS} (read_only)")
+        bind_key(con, key)
+        existing = warehouse_tables(con)
+        for table in sorted(config.tables, key=lambda t: t.incremental is None):
+            source = next((s for s in table.sources if s in existing), None)
+            if source is None:
+                outcome.skipped.append({"table": table.name, "looked_for": list(table.sources)})
+                continue
+            exprs, described = _select_list(table, existing[source], pii, outcome)
+            con.execute(f"create schema if not exists {table.schema}")
+            copied = _copy(con, table, source, existing[source], exprs, described, config, key, built_at,
+                           from_published=from_published, why_fresh=why_fresh)
+            rows = con.execute(f"select count(*) from {table.name}").fetchall()[0][0]
+            suppressed = 0
+            if table.suppress and SUPPRESSED_FLAG in {c for c, in con.execute(
+                    f"select column_name from duckdb_columns() where database_name = current_database() "
+                    f"and schema_name = '{table.schema}' and table_name = '{table.table}'").fetchall()}:
+                suppressed = con.execute(f"select count(*) from {table.name} where {SUPPRESSED_FLAG}").fetchall()[0][0]
+            outcome.tables.append(TableOutcome(table.name, source, rows, described, suppressed, copied))
+        order = [t.name for t in config.tables]
+        outcome.tables.sort(key=lambda t: order.index(t.name))
+        _drop_unbuilt(con, {t.name for t in outcome.tables})
+        _write_about(con, outcome, built_at)
+        outcome.scan = scan(con, needles_from_warehouse(con, existing))
+        con.execute(f"detach {WAREHOUSE_ALIAS}")
+        con.execute("checkpoint")
+    return outcome
+
+
+def _copy(con: duckdb.DuckDBPyConnection, table: SharedTable, source: str, source_columns: list[tuple[str, str]],
+          exprs: list[str], described: list[dict], config: SharingConfig, key: bytes, built_at: datetime, *,
+          from_published: bool, why_fresh: str) -> CopyResult:
+    """Create or replace `table` from the warehouse's `source`: its changed rows only where it is incremental."""
+    select = f"select {', '.join(exprs)} from {WAREHOUSE_ALIAS}.{source}"
+    incremental = table.incremental
+    if incremental:
+        key_column = next((d["column"] for d in described if d["from"] == incremental.unique_key), None)
+        missing = {incremental.unique_key, incremental.changed_since} - {c for c, _ in source_columns}
+        if key_column and not missing:
+            return copy_table(con, table.name, select, database=WAREHOUSE_ALIAS, source=source,
+                              unique_key=key_column, changed_since=incremental.changed_since, key=key,
+                              description=repr((table, source, source_columns, select)), built_at=built_at,
+                              from_published=from_published, why_fresh=why_fresh)
+        why = (f"{source} has no {', '.join(sorted(missing))}" if missing
+               else f"its key {incremental.unique_key} is not shared")
+    else:
+        why = "not incremental"
+    if table.suppress:
+        select = _suppressed(table, select, [d["column"] for d in described], config.small_cell_threshold)
+    con.execute(f"create or replace table {table.name} as {select}")
+    return CopyResult("whole", why, con.execute(f"select count(*) from {table.name}").fetchall()[0][0])
+
+
+def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
+    """Tables of the published file's copy that this build did not write (no longer configured or sourced)."""
+    for schema, table in con.execute("select schema_name, table_name from duckdb_tables() "
+                                     "where database_name = current_database()").fetchall():
+        if f"{schema}.{table}" not in built:
+            con.execute(f"drop table {quoted(schema)}.{quoted(table)}")
+
+
 def _write_about(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, built_at: datetime) -> None:
     """`sharing.tables` and `sharing.columns`: what is in the file and what was done to each column."""
     con.execute("create schema if not exists sharing")
-    con.execute("create table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
+    con.execute("create or replace table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
                 "small_cell_suppressed_rows bigint, built_at timestamptz)")
     con.executemany("insert into sharing.tables values (?, ?, ?, ?, ?)",
                     [(t.name, t.source, t.rows, t.suppressed_rows, built_at) for t in outcome.tables])
-    con.execute("create table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
+    con.execute("create or replace table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
                 "treatment varchar, pseudonym_domain varchar)")
     con.executemany("insert into sharing.columns values (?, ?, ?, ?, ?)",
                     [(t.name, c["column"], c["from"], c["treatment"], c.get("domain"))
