@@ -132,9 +132,15 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     for table, rows in _records(fresh.shared_marts).items():
         assert rows.equals(incremental[table]), table
 
-    # Updating the same file again writes no record.
+    # Updating the same file again writes no record, and drops what the build did not write (the file holds exactly
+    # what a new one would).
     size = fresh.shared_marts.stat().st_size
+    with duckdb.connect(str(fresh.shared_marts)) as con:
+        con.execute("create view records.scratch_view as select 1 as x; create table main.scratch as select 1 as y")
     again = build_shared_file(fresh, load_config(), key)
+    assert _shared(fresh.shared_marts, "select count(*) from duckdb_views() where not internal")[0, 0] == 0
+    assert "main.scratch" not in set(_shared(fresh.shared_marts, "select schema_name || '.' || table_name as t "
+                                                                 "from duckdb_tables()")["t"])
     assert {name: mode for name, (mode, _) in _copied(again).items()} == {
         "records.citizens": "incremental", "records.dossiers": "incremental"}
     assert all(t.copy.rows_written == 0 for t in again.tables if t.name.startswith("records."))

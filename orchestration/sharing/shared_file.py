@@ -219,11 +219,15 @@ def _copy(con: duckdb.DuckDBPyConnection, table: SharedTable, source: str, sourc
 
 
 def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
-    """Tables of the published file's copy that this build did not write (no longer configured or sourced)."""
-    for schema, table in con.execute("select schema_name, table_name from duckdb_tables() "
-                                     "where database_name = current_database()").fetchall():
-        if f"{schema}.{table}" not in built:
-            con.execute(f"drop table {quoted(schema)}.{quoted(table)}")
+    """What the published file's copy holds that this build did not write: tables no longer configured or sourced,
+    and anything else (views), so the file holds exactly what a new one would."""
+    objects = con.execute(
+        "select 'table', schema_name, table_name from duckdb_tables() where database_name = current_database() "
+        "union all select 'view', schema_name, view_name from duckdb_views() "
+        "where database_name = current_database() and not internal").fetchall()
+    for kind, schema, name in objects:
+        if f"{schema}.{name}" not in built:
+            con.execute(f"drop {kind} {quoted(schema)}.{quoted(name)}")
 
 
 def _write_about(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, built_at: datetime) -> None:
