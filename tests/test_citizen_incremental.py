@@ -165,6 +165,13 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     assert pseudonym(touched["newcomer"], "cccd", key) not in set(
         _shared(fresh.shared_marts, "select citizen_key from records.citizens")["citizen_key"])
 
+    # A damaged published file is not updated: a fresh one replaces it.
+    fresh.shared_marts.write_bytes(b"not a DuckDB file")
+    damaged = build_shared_file(fresh, load_config(), key)
+    assert "could not be updated" in _copied(damaged)["records.citizens"][1]
+    citizens = next(t.rows for t in deleted.tables if t.name == "records.citizens")
+    assert _shared(fresh.shared_marts, "select count(*) from records.citizens")[0, 0] == citizens
+
 
 def test_incremental_runs_equal_full_builds(refreshed_twice):
     lake, root, _, incremental, touched = refreshed_twice

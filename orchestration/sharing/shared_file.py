@@ -142,6 +142,8 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
                 outcome = _build_into(building, lake, config, key, built_at, from_published=True)
             except WholeBuildNeeded as needed:  # a whole table belongs in a fresh file, not beside freed pages
                 why_fresh = str(needed)
+            except duckdb.Error as unusable:  # e.g. a damaged file: the fresh build still fails on a real problem
+                why_fresh = f"the published file could not be updated ({unusable})"
         else:
             why_fresh = "no published file to update"
         if outcome is None:
