@@ -47,27 +47,33 @@ def register_delta(connection, view: str, path, storage_options: dict | None = N
         connection.execute(f"create or replace view {quoted(view)} as {scan}").fetchall()
 
 
+# Commits that leave every row already in the table as it was: appends and the pipeline's merges stamp new ingest
+# times on the rows they add or replace; compaction and vacuum move rows between files without changing them.
+ROWS_KEPT_OPERATIONS = ("MERGE", "OPTIMIZE", "VACUUM START", "VACUUM END")
+
+
 def last_rewrite(table: DeltaTable) -> int | None:
-    """The version at which the table was last written whole (created or overwritten), None when that is older than
-    its retained log. Rows kept across appends and merges keep their ingest times; a rewrite may replace them all
-    without newer ones, so readers that go by ingest time start again from a new rewrite."""
+    """The version of the newest commit that may have changed or removed rows without newer ingest times (the table's
+    creation, an overwrite, a delete, an update, a restore), None when that is older than its retained log. Readers
+    that go by ingest time (the incremental citizen chain, the shared file's record tables) start again after it."""
     for commit in table.history():  # newest first
-        mode = (commit.get("operationParameters") or {}).get("mode")
-        if mode == "Overwrite" or commit.get("operation", "").startswith("CREATE"):
+        operation = commit.get("operation", "")
+        appended = operation == "WRITE" and (commit.get("operationParameters") or {}).get("mode") == "Append"
+        if commit["version"] == 0 or not (appended or operation in ROWS_KEPT_OPERATIONS):
             return commit["version"]
     return None
 
 
 def rewrite_comment(table: DeltaTable) -> str:
     version = last_rewrite(table)
-    return "Delta table; " + ("written whole before its retained log" if version is None
-                              else f"last written whole at version {version}")
+    return "Delta table; " + ("rows rewritten, deleted or updated before its retained log" if version is None
+                              else f"rows last rewritten, deleted or updated at version {version}")
 
 
 def publish_delta(connection, schema: str, name: str, path, storage_options: dict | None = None) -> str:
     """Make `schema.name` in a DuckDB file show the table's current snapshot to every later session: a view over
     its Parquet files when DuckDB can read them (no copy; re-pointed at each refresh), else a table copied through
-    Arrow. Its comment names the table's last whole rewrite (`rewrite_comment`), for dbt's incremental models.
+    Arrow. Its comment names the table's last rewrite (`rewrite_comment`), for the readers that go by ingest time.
     Returns "view" or "table"."""
     table = open_delta(path, storage_options)
     scan = parquet_scan_sql(table)

@@ -157,6 +157,14 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     assert moved[0, 0] >= 1
     assert fresh.shared_marts.stat().st_size < size * 1.1
 
+    # Silver rewritten, or rows deleted or updated in place (the view's comment names a newer such commit,
+    # ingestion/duckdb_delta.last_rewrite): whole.
+    with duckdb.connect(str(fresh.warehouse)) as con:
+        con.execute("comment on view silver.dossiers is "
+                    "'Delta table; rows last rewritten, deleted or updated at version 99'")
+    rewritten = build_shared_file(fresh, load_config(), key)
+    assert "what the source reads changed" in _copied(rewritten)["records.dossiers"][1]
+
     # A row deleted at the source (nothing newer by time) is noticed by the row count: rebuilt whole without it.
     with duckdb.connect(str(fresh.warehouse)) as con:
         con.execute(f"delete from conformed.dim_citizen where cccd = '{touched['newcomer']}'")
@@ -212,3 +220,15 @@ def test_incremental_runs_equal_full_builds(refreshed_twice):
                         f"{', ingested_at' if table.endswith('source_records') else ''}) from {table}")
     dbt(lake, target, "run", *SELECT_CHAIN)
     _assert_same_rows(_chain(lake), rewritten)
+
+    # A silver row deleted in place (an erasure request), no newer ingest time anywhere: rebuilt whole, without it.
+    erased = social_insurance["citizen_cccd"][0]
+    built_before = _chain(lake)["intermediate.int_citizen_source_records"]["built_at"].max()
+    DeltaTable(str(lake.silver("social_insurance"))).delete(f"citizen_cccd = '{erased}'")
+    dbt(lake, target, "run", *SELECT_CHAIN)
+    after_erasure = _chain(lake)
+    records = after_erasure["intermediate.int_citizen_source_records"]
+    assert records["built_at"].n_unique() == 1 and records["built_at"][0] > built_before
+    assert records.filter((pl.col("cccd") == erased) & (pl.col("source") == "social_insurance")).is_empty()
+    dbt(lake, target, "run", "--full-refresh", *SELECT_CHAIN)
+    _assert_same_rows(after_erasure, _chain(lake))

@@ -10,7 +10,7 @@
     compares each department's silver _ingested_at with the newest it holds from that department (sources load
     independently, so one held back by a failing gate still counts from its own rows).
   - The fingerprint is the model's SQL checksum plus what it reads besides the rows it filters (ranks, commune-code
-    map, facilities, the silver tables' last whole rewrite). When it differs, the pre-hook empties the table and
+    map, facilities, the silver tables' last rewrite). When it differs, the pre-hook empties the table and
     its comment, so the same incremental SQL, having seen nothing, recomputes everything: a changed model, rank or
     reference table needs no manual --full-refresh.
   - When the upstream model was rebuilt whole after this one was last built (its oldest row is newer), this one is
@@ -105,8 +105,9 @@
 {%- endmacro %}
 
 {# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the staging
-   views), the health facilities, and the silver tables' last whole rewrite (their comment, from
-   ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times). #}
+   views), the health facilities, and the silver tables' last rewrite (their comment, from
+   ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times, an erasure deletes rows
+   without any newer one). #}
 {% macro citizen_records_fingerprint() -%}
     {{ model_fingerprint([
         "'" ~ citizen_sources() | join(',') ~ "'",
