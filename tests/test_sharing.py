@@ -9,10 +9,11 @@ import sys
 
 import duckdb
 import polars as pl
+import pytest
 from dagster import DagsterInstance, materialize
 
 from ingestion.lake import PROJECT_ROOT, Lake
-from orchestration.sharing.config import SharedTable, SharingConfig, Suppression, load_config
+from orchestration.sharing.config import SharedTable, SharingConfig, SharingConfigError, Suppression, load_config
 from orchestration.sharing.pseudonym import KEY_VARIABLE, pseudonym
 from orchestration.sharing.shared_file import SUPPRESSED_FLAG, build_shared_file
 from orchestration.shared_outputs import OPEN_DATA, SHARED_MARTS, shared_marts_file
@@ -213,3 +214,16 @@ def test_readme_example_questions_run_on_the_shared_file(shared_refresh):
     with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
         for sql in examples:
             assert con.sql(sql).pl().height > 0, sql
+
+
+def test_an_incremental_entry_is_checked_when_the_config_loads(tmp_path):
+    """`incremental` needs a key that stays in the shared table, and is for record tables, not suppressed aggregates."""
+    for entry, message in (
+            ("{from: conformed.dim_citizen, incremental: {unique_key: cccd, changed_since: built_at}, "
+             "columns: {cccd: drop}}", "must be kept or pseudonymised"),
+            ("{incremental: {unique_key: k, changed_since: t}, suppress: {counts: [n]}}", "suppressed aggregates"),
+            ("{incremental: {unique_key: k}}", "incremental must be")):
+        path = tmp_path / "shared_marts.yaml"
+        path.write_text(f"tables:\n  records.x: {entry}\n", encoding="utf-8")
+        with pytest.raises(SharingConfigError, match=message):
+            load_config(path)
