@@ -117,7 +117,8 @@ def _copied(outcome) -> dict[str, tuple[str, str]]:
 def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice, tmp_path, pseudonym_key):
     lake, _, _, _, touched = refreshed_twice
     key = pseudonym_key.encode()
-    # The second refresh replaced only the rows of what it touched, and left the tables a whole build gives.
+    # The second refresh updated both record tables in place (their last whole build is the first refresh's), and
+    # left the rows a whole build gives.
     for table in ("records.citizens", "records.dossiers"):
         state = json.loads(_shared(lake.shared_marts, "select comment from duckdb_tables() "
                                    f"where schema_name || '.' || table_name = '{table}'")[0, 0])
