@@ -41,6 +41,7 @@ class CopyResult:
     mode: str  # whole | incremental
     reason: str  # why whole, or what the update replaced
     rows_written: int
+    rows: int  # in the table afterwards
 
 
 def copy_table(con: duckdb.DuckDBPyConnection, name: str, select: str, *, database: str, source: str,
@@ -63,20 +64,20 @@ def copy_table(con: duckdb.DuckDBPyConnection, name: str, select: str, *, databa
     reason = (unknown_reads if fingerprint is None else
               _why_whole(recorded, fingerprint, rebuilt_since, built_at) if from_published else why_fresh)
     if reason is None:
-        con.execute(f"create or replace temp table shared_delta as {select} where {changed} > ?", [watermark])
-        written = con.execute("select count(*) from shared_delta").fetchall()[0][0]
+        written = con.execute(f"create or replace temp table shared_delta as {select} where {changed} > ?",
+                              [watermark]).fetchall()[0][0]
         con.execute(f"delete from {name} where {quoted(unique_key)} in (select {quoted(unique_key)} from shared_delta)")
         con.execute(f"insert into {name} by name select * from shared_delta")
         con.execute("drop table shared_delta")
         if con.execute(f"select count(*) from {name}").fetchall()[0][0] == source_rows:
             _record_state(con, name, fingerprint, newest, recorded["whole_built_at"])
-            return CopyResult("incremental", f"{written:,} rows changed since {watermark}", written)
+            return CopyResult("incremental", f"{written:,} rows changed since {watermark}", written, source_rows)
         reason = "its row count differs from the source's after the update (rows deleted at the source)"
     if from_published:
         raise WholeBuildNeeded(f"{name}: {reason}")
-    con.execute(f"create or replace table {name} as {select}")
+    rows = con.execute(f"create or replace table {name} as {select}").fetchall()[0][0]
     _record_state(con, name, fingerprint, newest, built_at.isoformat())
-    return CopyResult("whole", reason, source_rows)
+    return CopyResult("whole", reason, rows, rows)
 
 
 def _why_whole(recorded: dict | None, fingerprint: str, rebuilt_since: bool, built_at: datetime) -> str | None:
@@ -97,14 +98,9 @@ def _fingerprint(key: bytes, *parts: str) -> str:
 
 
 def _recorded_state(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
-    schema, table = name.split(".")
-    rows = con.execute("select comment from duckdb_tables() where database_name = current_database() "
-                       "and schema_name = ? and table_name = ?", [schema, table]).fetchall()
-    try:
-        state = json.loads(rows[0][0]) if rows and rows[0][0] else None
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) and {"fingerprint", "watermark", "whole_built_at"} <= set(state) else None
+    entry = _catalog_entry(con, con.execute("select current_database()").fetchall()[0][0], name)
+    state = _json_object(entry[2]) if entry else None
+    return state if state and {"fingerprint", "watermark", "whole_built_at"} <= set(state) else None
 
 
 def _record_state(con: duckdb.DuckDBPyConnection, name: str, fingerprint: str | None, watermark: str | None,
@@ -117,27 +113,41 @@ def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str)
     """What a warehouse relation's rows depend on, as text that changes when they may have changed:
     a commented relation (silver: its last whole rewrite; dbt incremental tables: their fingerprint) its comment's
     fingerprint, a view its SQL and the state of what it reads, any other table a hash of its content."""
+    entry = _catalog_entry(con, database, relation)
+    if entry is None:
+        raise LookupError(f"{database}.{relation} is not in the warehouse")
+    kind, sql, comment = entry
+    if comment:
+        recorded = _json_object(comment)
+        fingerprint = recorded.get("fingerprint") if recorded is not None else comment
+        if fingerprint:
+            return f"{relation}={fingerprint}"
+    if kind == "table":
+        rows, content = con.execute(
+            f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[0]
+        return f"{relation}={rows}:{content}"
+    reads = sorted(_relations_read(con, database, sql))
+    return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r) for r in reads)])
+
+
+def _catalog_entry(con: duckdb.DuckDBPyConnection, database: str,
+                   relation: str) -> tuple[str, str | None, str | None] | None:
+    """(kind, view SQL, comment) of `relation` (schema.name) in `database`, None when it is not there."""
     schema, name = relation.split(".")
     found = con.execute(
         "select 'view', sql, comment from duckdb_views() where database_name = $1 and schema_name = $2 "
         "and view_name = $3 union all select 'table', null, comment from duckdb_tables() "
         "where database_name = $1 and schema_name = $2 and table_name = $3", [database, schema, name]).fetchall()
-    if not found:
-        raise LookupError(f"{database}.{relation} is not in the warehouse")
-    kind, sql, comment = found[0]
-    if comment:
-        try:
-            recorded = json.loads(comment)
-        except ValueError:
-            recorded = None
-        fingerprint = recorded.get("fingerprint") if isinstance(recorded, dict) else comment
-        if fingerprint:
-            return f"{relation}={fingerprint}"
-    if kind == "table":
-        rows, content = con.execute(f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[0]
-        return f"{relation}={rows}:{content}"
-    reads = sorted(_relations_read(con, database, sql))
-    return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r) for r in reads)])
+    return found[0] if found else None
+
+
+def _json_object(text: str | None) -> dict | None:
+    """A comment that is a JSON object (the state this module or dbt's incremental models record), else None."""
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _relations_read(con: duckdb.DuckDBPyConnection, database: str, view_sql: str) -> set[str]:

@@ -179,13 +179,12 @@ def _build_into(building: Path, lake: Lake, config: SharingConfig, key: bytes, b
             con.execute(f"create schema if not exists {table.schema}")
             copied = _copy(con, table, source, existing[source], exprs, described, config, key, built_at,
                            from_published=from_published, why_fresh=why_fresh)
-            rows = con.execute(f"select count(*) from {table.name}").fetchall()[0][0]
             suppressed = 0
             if table.suppress and SUPPRESSED_FLAG in {c for c, in con.execute(
                     f"select column_name from duckdb_columns() where database_name = current_database() "
                     f"and schema_name = '{table.schema}' and table_name = '{table.table}'").fetchall()}:
                 suppressed = con.execute(f"select count(*) from {table.name} where {SUPPRESSED_FLAG}").fetchall()[0][0]
-            outcome.tables.append(TableOutcome(table.name, source, rows, described, suppressed, copied))
+            outcome.tables.append(TableOutcome(table.name, source, copied.rows, described, suppressed, copied))
         order = [t.name for t in config.tables]
         outcome.tables.sort(key=lambda t: order.index(t.name))
         _drop_unbuilt(con, {t.name for t in outcome.tables})
@@ -216,8 +215,8 @@ def _copy(con: duckdb.DuckDBPyConnection, table: SharedTable, source: str, sourc
         why = "not incremental"
     if table.suppress:
         select = _suppressed(table, select, [d["column"] for d in described], config.small_cell_threshold)
-    con.execute(f"create or replace table {table.name} as {select}")
-    return CopyResult("whole", why, con.execute(f"select count(*) from {table.name}").fetchall()[0][0])
+    rows = con.execute(f"create or replace table {table.name} as {select}").fetchall()[0][0]
+    return CopyResult("whole", why, rows, rows)
 
 
 def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
@@ -235,11 +234,11 @@ def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
 def _write_about(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, built_at: datetime) -> None:
     """`sharing.tables` and `sharing.columns`: what is in the file and what was done to each column."""
     con.execute("create schema if not exists sharing")
-    con.execute("create or replace table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
+    con.execute("create table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
                 "small_cell_suppressed_rows bigint, built_at timestamptz)")
     con.executemany("insert into sharing.tables values (?, ?, ?, ?, ?)",
                     [(t.name, t.source, t.rows, t.suppressed_rows, built_at) for t in outcome.tables])
-    con.execute("create or replace table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
+    con.execute("create table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
                 "treatment varchar, pseudonym_domain varchar)")
     con.executemany("insert into sharing.columns values (?, ?, ?, ?, ?)",
                     [(t.name, c["column"], c["from"], c["treatment"], c.get("domain"))
