@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.measure import own_peak_rss_mib, report
-from orchestration.sharing.pseudonym import PSEUDONYM_HEX_CHARS, bind_key, pseudonym, pseudonym_sql
+from sharing.pseudonym import PSEUDONYM_HEX_CHARS, bind_key, pseudonym, pseudonym_sql
 
 KEY = b"bench-key-0123456789-0123456789-0123456789"
 

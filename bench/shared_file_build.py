@@ -21,8 +21,8 @@ import duckdb
 from bench.measure import own_peak_rss_mib, report
 from ingestion.lake import Lake
 from ingestion.sample_data import GIVEN_MALE, MIDDLE_MALE, SURNAMES
-from orchestration.sharing.config import load_config
-from orchestration.sharing.shared_file import build_shared_file
+from sharing.config import load_config
+from sharing.shared_file import build_shared_file
 
 
 def synthetic_warehouse(path: Path, citizens: int, dossiers: int) -> None:

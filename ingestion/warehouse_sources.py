@@ -18,14 +18,15 @@ from ingestion.lake import Lake
 SCHEMA = "silver"
 
 
-def expose_silver(lake: Lake) -> dict[str, str]:
-    """Point `silver.<source>` at every silver table that exists; returns {source: "view" | "table" | "missing"}.
+def expose_silver(lake: Lake, names: list[str] | None = None) -> dict[str, str]:
+    """Point `silver.<source>` at the silver tables of `names` (default: every source) that exist; returns
+    {source: "view" | "table" | "missing"}.
 
     A source whose silver table was never built is reported "missing"; dbt then fails on it, naming the relation."""
     lake.warehouse.parent.mkdir(parents=True, exist_ok=True)
     exposed: dict[str, str] = {}
     with duckdb.connect(str(lake.warehouse)) as connection:
-        for name in load_catalog():
+        for name in names if names is not None else load_catalog():
             try:
                 exposed[name] = publish_delta(connection, SCHEMA, name, lake.silver(name), lake.storage_options)
             except TableNotFoundError:

@@ -1,4 +1,5 @@
-"""The dbt project as Dagster assets: sources join the silver assets, models and dbt tests appear in the graph."""
+"""The dbt project as Dagster assets: the warehouse's `silver` views are their own asset between the silver Delta
+tables and dbt's sources; models, snapshots, seeds and dbt tests appear in the graph (manifest: dbt_project.py)."""
 
 import os
 import shutil
@@ -6,28 +7,40 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, RetryPolicy, multi_asset
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from ingestion.lake import PROJECT_ROOT, Lake
+from ingestion.catalog import load_catalog
+from ingestion.warehouse_sources import SCHEMA as SILVER_VIEWS_SCHEMA
+from ingestion.warehouse_sources import expose_silver
+from orchestration.resources import WAREHOUSE_POOL, LakeResource, warehouse_lock_error
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_project
+
 KEEP_RUN_TARGETS = 30  # dbt run directories kept under dbt_project/target/ (a month of nightly refreshes)
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def _manifest_is_stale() -> bool:
-    """True when the manifest is missing or older than any model, seed, macro or config file."""
-    if not dbt_project.manifest_path.exists():
-        return True
-    built = dbt_project.manifest_path.stat().st_mtime
-    watched = [p for d in ("models", "seeds", "macros", "snapshots", "tests") for p in (DBT_PROJECT_DIR / d).rglob("*")]
-    watched += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    return any(p.is_file() and p.stat().st_mtime > built for p in watched)
+def silver_view_key(source: str) -> AssetKey:
+    return AssetKey(["warehouse", SILVER_VIEWS_SCHEMA, source])
 
 
-if _manifest_is_stale():
-    dbt_project.preparer.prepare(dbt_project)
+@multi_asset(
+    specs=[AssetSpec(silver_view_key(name), deps=[AssetKey(["silver", name])], group_name="warehouse_sources",
+                     kinds={"duckdb"}, description=f"warehouse.duckdb `silver.{name}`: the silver Delta table's "
+                                                   "current snapshot, as dbt's source.")
+           for name in load_catalog()],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+)
+def silver_views(context: AssetExecutionContext, lake_resource: LakeResource):
+    lake = lake_resource.lake()
+    if (failure := warehouse_lock_error(lake.warehouse)) is not None:
+        raise failure
+    names = [key.path[-1] for key in context.selected_asset_keys]
+    exposed = expose_silver(lake, names)
+    context.log.info("dbt sources: " + ", ".join(f"silver.{name} ({kind})" for name, kind in exposed.items()))
+    for name, kind in exposed.items():
+        yield MaterializeResult(asset_key=silver_view_key(name), metadata={"relation": kind})
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -36,6 +49,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        if dbt_resource_props["resource_type"] == "source":
+            return silver_view_key(dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -44,10 +59,15 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator(), pool="warehouse_duckdb")
-def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    # dbt runs in dbt_project/; hand it the lake's absolute path so a relative TN_LAKE_DIR still means the same place.
-    os.environ["TN_LAKE_DIR"] = str(Lake.from_env().root)
+# dbt's errors (bad SQL, failed dbt tests) are deterministic: no retries, whatever the job's policy for transient ones.
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator(),
+            pool=WAREHOUSE_POOL, retry_policy=RetryPolicy(max_retries=0))
+def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, lake_resource: LakeResource):
+    lake = lake_resource.lake()
+    if (failure := warehouse_lock_error(lake.warehouse)) is not None:
+        raise failure
+    # dbt runs in dbt_project/; its profile reads the lake's absolute path from TN_LAKE_DIR.
+    os.environ["TN_LAKE_DIR"] = str(lake.root)
     invocation = dbt.cli(["build"], context=context)
     yield from invocation.stream()
     _keep_partial_parse(invocation.target_path)

@@ -12,7 +12,7 @@ a partitioned run (a backfill from the UI) loads that day's files; an unpartitio
 job, the landing sensor) loads every new file and records a materialization for each day it touched.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from dagster import (
@@ -24,6 +24,7 @@ from dagster import (
     AssetMaterialization,
     AssetsDefinition,
     DailyPartitionsDefinition,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -37,6 +38,7 @@ from ingestion.bronze import BronzeLoad, load_bronze
 from ingestion.catalog import Source, load_catalog
 from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
+from orchestration.resources import LakeResource
 from ingestion.quarantine import quarantined_counts
 from ingestion.silver import SilverBuild, build_silver
 
@@ -163,8 +165,8 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
                            description="New files carry the contract's required columns; new columns reported."),
         ],
     )
-    def bronze(context: AssetExecutionContext):
-        lake = Lake.from_env()
+    def bronze(context: AssetExecutionContext, lake_resource: LakeResource):
+        lake = lake_resource.lake()
         day = _partition_date(context) if partitioned else None
         lines: list[str] = []  # one log event for the load, not one per file (1,000+ daily files at province scale)
         load = load_bronze(source, lake.landing, lake.bronze(source.name), log=lines.append,
@@ -202,6 +204,8 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
                     f"{', '.join(source.primary_key)} ({source.load_mode}). Rows that break it go to the quarantine "
                     f"table.",
         metadata={"dagster/column_schema": _silver_schema(source), "load_mode": source.load_mode},
+        # Silver is rebuilt from bronze in the same run, so a stale bronze shows here as a stale silver.
+        freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=source.freshness_hours)),
         check_specs=[
             AssetCheckSpec("silver_rows_reconcile", asset=silver_key(source), blocking=True,
                            description="bronze rows = silver + quarantined + superseded rows."),
@@ -209,8 +213,8 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
                            description="No contract column changed type in the new files."),
         ],
     )
-    def silver(context: AssetExecutionContext) -> MaterializeResult:
-        lake = Lake.from_env()
+    def silver(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
+        lake = lake_resource.lake()
         build = build_silver(source, lake.bronze(source.name), lake.silver(source.name), lake.quarantine,
                              lake.ingestion_log)
         context.log.info(f"{source.name} ({build.mode}, {build.batch_rows:,} new bronze rows): "

@@ -22,7 +22,7 @@ from ingestion.catalog import load_catalog
 from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from quality.results import QualityPaths
 
 
@@ -75,8 +75,8 @@ class MaintenanceConfig(Config):
 
 
 @op(pool=WAREHOUSE_POOL)  # re-points the warehouse's silver views: one DuckDB writer at a time
-def maintain_lake_tables(context: OpExecutionContext, config: MaintenanceConfig) -> Output[list[dict]]:
-    lake = Lake.from_env()
+def maintain_lake_tables(context: OpExecutionContext, config: MaintenanceConfig, lake_resource: LakeResource) -> Output[list[dict]]:
+    lake = lake_resource.lake()
     outcomes = []
     for name, path in lake_tables(lake).items():
         outcome = maintain_table(name, path, lake.storage_options_for(path), max_files=config.max_files,

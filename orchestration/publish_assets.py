@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 
 MART_SCHEMA = "marts"
 
@@ -27,8 +27,8 @@ def _publisher(mart: AssetKey) -> AssetsDefinition:
     # pool: opens the warehouse file (read-only, which another process writing it also refuses)
     @asset(key=published_key(mart), deps=[mart], group_name="published", kinds={"duckdb", "parquet"}, pool=WAREHOUSE_POOL,
            description=f"{MART_SCHEMA}.{name} as Parquet under lake/published/mart={name}/, after its gates.")
-    def _publish(context: AssetExecutionContext) -> MaterializeResult:
-        lake = Lake.from_env()
+    def _publish(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
+        lake = lake_resource.lake()
         folder = lake.published / f"mart={name}"
         folder.mkdir(parents=True, exist_ok=True)
         target, staged = folder / "data_0.parquet", folder / ".data_0.parquet.tmp"

@@ -22,7 +22,7 @@ from dagster import (
 from ingestion.catalog import Source
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from quality.gx_runner import SuiteOutcome, validate_sql
 from quality.results import QualityPaths, append_results, publish_data_docs, result_rows
 from quality.suites import bronze_suite, dossier_on_time_mart_suite, silver_suite
@@ -72,8 +72,8 @@ def gx_check(asset_key: AssetKey, suite_name: str, layer: str, dataset: str,
              validate: Callable[[Lake], SuiteOutcome], pool: str | None = None) -> AssetChecksDefinition:
     @asset_check(asset=asset_key, name=f"gx_{layer}_suite", blocking=True, pool=pool,
                  description=f"Great Expectations suite '{suite_name}' ({layer} layer); blocks downstream on failure.")
-    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        lake = Lake.from_env()
+    def _check(context: AssetCheckExecutionContext, lake_resource: LakeResource) -> AssetCheckResult:
+        lake = lake_resource.lake()
         outcome = validate(lake)
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
         return check_result(outcome, keep_results(context, lake, outcome, dataset, layer))

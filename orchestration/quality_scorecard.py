@@ -9,7 +9,7 @@ from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import ON_TIME_MART
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from quality.results import QualityPaths
 from quality.scorecard import by_department, markdown
 from quality.scorecard_signals import refresh_scorecard
@@ -26,8 +26,8 @@ SCORECARD = AssetKey(["quality", "scorecard"])
     description="Đúng - đủ - sạch - sống - thống nhất - dùng chung: a 0–100 score per dataset, department and day "
                 "(formulas: quality/scorecard.py). Delta lake/quality/scorecard_daily; DuckDB quality.scorecard_daily.",
 )
-def quality_scorecard(context: AssetExecutionContext) -> MaterializeResult:
-    lake = Lake.from_env()
+def quality_scorecard(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
+    lake = lake_resource.lake()
     card = refresh_scorecard(lake, CATALOG, as_of=datetime.now(timezone.utc))
     context.log.info("scorecard:\n" + markdown(card))
     return MaterializeResult(metadata={

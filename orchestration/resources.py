@@ -1,30 +1,47 @@
-"""The dbt resource the warehouse runs with: dbt-duckdb, but only when the DuckDB file can be written, and with
-the silver Delta tables exposed as its sources (`ingestion/warehouse_sources.py`) just before dbt starts.
+"""Dagster resources and shared settings: where the lake is (`LakeResource`), the warehouse file's concurrency pool,
+and the pre-check that the warehouse file can be written.
 
 An analyst who keeps `lake/warehouse.duckdb` open (even read-only) holds a lock that makes dbt die deep in its
-adapter with a lock error. We open the file once for writing before dbt starts, and turn DuckDB's lock error into a
+adapter with a lock error. The dbt step opens the file once for writing first and turns DuckDB's lock error into a
 failure that names the file and the process holding it, and says what to do. It is not retried: the analyst has to
 close their session first.
 """
 
 import re
-from functools import cached_property
-from importlib.metadata import version as installed_version
+import os
 from pathlib import Path
 
 import duckdb
-from dagster import Failure, MetadataValue
-from dagster_dbt import DbtCliInvocation, DbtCliResource
-from packaging.version import Version
+from dagster import ConfigurableResource, EnvVar, Failure, MetadataValue
+from pydantic import Field
 
-from ingestion.lake import Lake
-from ingestion.warehouse_sources import expose_silver
+from ingestion.lake import DEFAULT_ROOT, STORAGE_ENV, Lake
 
 # Every step that opens lake/warehouse.duckdb (dbt, the scorecard, and the steps that read it: DuckDB's read-only
 # opens also conflict with another process writing) runs in this Dagster concurrency pool. The instance templates
 # (deploy/dagster*.yaml) give it one slot, claimed by the run's executor when the step starts: one process at a
 # time has the file open, whichever way the run was launched (schedule, sensor, the UI's Materialize, the CLI).
 WAREHOUSE_POOL = "warehouse_duckdb"
+
+
+class LakeResource(ConfigurableResource):
+    """The lake's location and object-storage credentials. `from_env()` takes each setting from its environment
+    variable through `EnvVar` (secrets show as variable names in the UI, never as values)."""
+
+    root: str = Field(default=str(DEFAULT_ROOT), description="TN_LAKE_DIR: landing zone, DuckDB files, exports.")
+    uri: str = Field(default="", description="TN_LAKE_URI: object-storage root of the Delta tables ('' = local).")
+    credentials: dict[str, str] = Field(default_factory=dict,
+                                        description="AWS_* variables for object storage, by variable name.")
+
+    @classmethod
+    def from_env(cls) -> "LakeResource":
+        settings = {"root": "TN_LAKE_DIR", "uri": "TN_LAKE_URI"}
+        return cls(**{field: EnvVar(var) for field, var in settings.items() if var in os.environ},
+                   credentials={var: EnvVar(var) for var in STORAGE_ENV if os.environ.get(var)})
+
+    def lake(self) -> Lake:
+        return Lake.from_settings(self.root, self.uri, self.credentials)
+
 
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -65,36 +82,3 @@ def warehouse_lock_error(path: Path) -> Failure | None:
                       "duckdb_error": str(error)},
             allow_retries=False,
         )
-
-
-class _DbtInvocationWithoutRetries(DbtCliInvocation):
-    """dbt's own errors (bad SQL, failed dbt tests) are deterministic: a retry would only delay the alert."""
-
-    def get_error(self) -> Exception | None:
-        error = super().get_error()
-        if isinstance(error, Failure):
-            error.allow_retries = False
-        return error
-
-
-class WarehouseDbtResource(DbtCliResource):
-    """DbtCliResource that refuses to start dbt while another process holds the DuckDB file, and whose dbt
-    errors are not retried by the job's RetryPolicy (which is meant for transient failures)."""
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        """dbt-core installed beside Dagster (the `dbt` it runs is this environment's): read from the package's
-        metadata instead of dagster-dbt's `dbt --version` subprocess, which costs ~3 s per run."""
-        return Version(installed_version("dbt-core"))
-
-    def cli(self, args, **kwargs):
-        lake = Lake.from_env()
-        failure = warehouse_lock_error(lake.warehouse)
-        if failure is not None:
-            raise failure
-        exposed = expose_silver(lake)
-        if (context := kwargs.get("context")) is not None:
-            context.log.info("dbt sources: " + ", ".join(f"silver.{name} ({kind})" for name, kind in exposed.items()))
-        invocation = super().cli(args, **kwargs)
-        invocation.__class__ = _DbtInvocationWithoutRetries
-        return invocation

@@ -34,7 +34,7 @@ def ensure_local_pseudonym_key() -> None:
     """For a developer's run only: without TN_PSEUDONYM_KEY, make (once) a random key in DAGSTER_HOME (git-ignored)
     and export it for this run, so the README's first command works and pseudonyms stay stable between local runs.
     The shared-outputs asset itself still refuses without the variable: production sets it from its secret store."""
-    from orchestration.sharing.pseudonym import KEY_VARIABLE
+    from sharing.pseudonym import KEY_VARIABLE
 
     if os.environ.get(KEY_VARIABLE):
         return
@@ -58,14 +58,13 @@ def ensure_local_pseudonym_key() -> None:
 def run_refresh(instance=None, asset_selection=None):
     """Execute the refresh job (or the selected assets of it); returns Dagster's ExecuteInProcessResult (failures
     are in it, not raised)."""
-    from orchestration.definitions import defs
-
+    from orchestration.definitions import build_defs
     from orchestration.orphaned_runs import free_orphaned_slots, runner_tags
 
     instance = instance or _dagster_instance()
     for run_id in free_orphaned_slots(instance):
         print(f"freed the warehouse pool slot of run {run_id} (its process had ended)")
-    job = defs.resolve_job_def("warehouse_refresh")
+    job = build_defs().resolve_job_def("warehouse_refresh")  # the lake of the current environment
     return job.execute_in_process(
         instance=instance,
         asset_selection=asset_selection,
@@ -105,6 +104,9 @@ def main() -> int:
         print(f"generated sample extracts in {lake.landing}: {counts}")
 
     ensure_local_pseudonym_key()
+    from orchestration.dbt_project import prepare_manifest
+
+    prepare_manifest()
     result = run_refresh()
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
@@ -116,7 +118,7 @@ def main() -> int:
     print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
     if lake.shared_marts.exists():
         print(f"Shared marts (no raw personal data): {lake.shared_marts}; "
-              'query it with `python -m orchestration.query "SQL"`; open data: '
+              'query it with `python -m sharing.query "SQL"`; open data: '
               f"{lake.open_data / 'catalog.json'}")
     return 0 if result.success else 1
 

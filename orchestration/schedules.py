@@ -1,5 +1,4 @@
-"""When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; freshness
-checks from each source's SLA; retries for transient failures; the lake's weekly maintenance (Sunday 04:00). (One
+"""When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; retries for transient failures; the lake's weekly maintenance (Sunday 04:00). (One
 DuckDB writer at a time is the instance's concurrency pool `warehouse_duckdb`: orchestration/resources.py,
 deploy/dagster.yaml.)
 
@@ -11,27 +10,25 @@ so a night with no new extracts skips (with a reason shown on the tick) instead 
 """
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dagster import (
     AssetKey,
     AssetSelection,
     Backoff,
     DefaultScheduleStatus,
-    DefaultSensorStatus,
     Jitter,
     RetryPolicy,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
     schedule,
 )
 
-from ingestion.catalog import Source, load_catalog
+from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
+from orchestration.resources import LakeResource
 from orchestration.lake_maintenance import lake_maintenance
 
 NIGHTLY_CRON = "0 1 * * *"
@@ -47,28 +44,6 @@ TRANSIENT_RETRY = RetryPolicy(
     delay=float(os.environ.get("TN_RETRY_DELAY_S", "15")),
     backoff=Backoff.EXPONENTIAL,
     jitter=Jitter.PLUS_MINUS,
-)
-
-
-def _freshness_checks(source: Source):
-    """Silver must have been rebuilt within the source's SLA (`freshness_hours` in its contract).
-
-    The project's one freshness mechanism: asset checks (shown on each silver asset's Checks tab, evaluated by
-    their own sensor, warn without blocking). Bronze has no separate FreshnessPolicy: silver is rebuilt from bronze
-    in the same run, so a stale bronze shows up here as a stale silver."""
-    return build_last_update_freshness_checks(
-        assets=[AssetKey(["silver", source.name])],
-        lower_bound_delta=timedelta(hours=source.freshness_hours),
-    )
-
-
-freshness_checks = [check for source in load_catalog().values() for check in _freshness_checks(source)]
-
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks,
-    minimum_interval_seconds=15 * 60,
-    name="silver_freshness_sensor",
-    default_status=DefaultSensorStatus.RUNNING,
 )
 
 
@@ -100,8 +75,8 @@ def changed_sources(context: ScheduleEvaluationContext, lake: Lake) -> dict[str,
     default_status=DefaultScheduleStatus.RUNNING,
     description="01:00 Asia/Ho_Chi_Minh: refresh the sources that landed files, and everything downstream of them.",
 )
-def nightly_warehouse_refresh(context: ScheduleEvaluationContext):
-    changed = changed_sources(context, Lake.from_env())
+def nightly_warehouse_refresh(context: ScheduleEvaluationContext, lake_resource: LakeResource):
+    changed = changed_sources(context, lake_resource.lake())
     if not changed:
         return SkipReason("No source landed new extracts since its last load; nothing to refresh.")
     graph = context.repository_def.asset_graph

@@ -20,6 +20,7 @@ from dagster import (
 
 from ingestion.extracts import landing_files
 from ingestion.lake import Lake
+from orchestration.resources import LakeResource
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
 
 ingest_landed_files = define_asset_job(
@@ -54,8 +55,8 @@ def changed_sources(previous: dict, current: dict) -> dict[str, list[str]]:
 
 @sensor(job=ingest_landed_files, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
         description="Starts bronze+silver ingestion of the sources whose landing folders got new or changed files.")
-def landing_zone_sensor(context: SensorEvaluationContext):
-    lake = Lake.from_env()
+def landing_zone_sensor(context: SensorEvaluationContext, lake_resource: LakeResource):
+    lake = lake_resource.lake()
     previous = json.loads(context.cursor) if context.cursor else {}
     current = landing_signatures(lake)
     changed = changed_sources(previous, current)

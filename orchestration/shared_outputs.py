@@ -22,11 +22,11 @@ from dagster import (
 from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.quality_scorecard import SCORECARD
-from orchestration.resources import WAREHOUSE_POOL
-from orchestration.sharing.config import load_config
-from orchestration.sharing.open_data import export_open_data
-from orchestration.sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
-from orchestration.sharing.shared_file import PersonalDataLeak, build_shared_file
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from sharing.config import load_config
+from sharing.open_data import export_open_data
+from sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
+from sharing.shared_file import PersonalDataLeak, build_shared_file
 
 SHARED_MARTS = AssetKey(["shared", "shared_marts"])
 OPEN_DATA = AssetKey(["open_data", "catalog"])
@@ -48,13 +48,13 @@ def _upstream_keys() -> list[AssetKey]:
     check_specs=[AssetCheckSpec(
         "no_personal_data", asset=SHARED_MARTS, blocking=True,
         description="Every column of every table of the published shared_marts.duckdb scanned for CCCDs, phone "
-                    "numbers and population names (orchestration/sharing/pii_scan.py); blocks the open-data export.")],
-    description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (orchestration/sharing/"
+                    "numbers and population names (sharing/pii_scan.py); blocks the open-data export.")],
+    description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (sharing/"
                 "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
                 "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
 )
-def shared_marts_file(context: AssetExecutionContext) -> MaterializeResult:
-    lake = Lake.from_env()
+def shared_marts_file(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
+    lake = lake_resource.lake()
     try:
         outcome = build_shared_file(lake, load_config(), key_from_env())
     except PersonalDataLeak as leak:  # deterministic: retrying cannot help
@@ -113,8 +113,8 @@ def _tables_markdown(outcome) -> str:
     description="Open data (portal style): configured aggregates from shared_marts.duckdb as CSV (UTF-8) and Parquet under "
                 "lake/open_data/<dataset>/, with a DCAT entry each in lake/open_data/catalog.json.",
 )
-def open_data_catalog(context: AssetExecutionContext) -> MaterializeResult:
-    lake = Lake.from_env()
+def open_data_catalog(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
+    lake = lake_resource.lake()
     exported, skipped = export_open_data(lake.shared_marts, lake.open_data, load_config())
     for s in skipped:
         context.log.warning(f"open dataset {s['dataset']} skipped: {s['table']} {s['reason']}")

@@ -1,10 +1,19 @@
 """Every test gets its own lake in a temporary folder; the pipeline under test is the real one."""
 
+import os
+import tempfile
+
 import pytest
 from dagster import DagsterInstance
 
 from ingestion.lake import Lake
 from ingestion.sample_data import generate
+from orchestration.dbt_project import prepare_manifest
+
+prepare_manifest()  # the dbt assets are built from the manifest when test modules import the definitions
+# The definitions read TN_LAKE_DIR through EnvVar when a run starts, so each test's own lake (set below) is the one
+# used; a test that touches no lake fixture still never writes the project's lake/.
+os.environ.setdefault("TN_LAKE_DIR", tempfile.mkdtemp(prefix="tn-test-lake-"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,7 @@ import pytest
 
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
-from orchestration.sharing.pii_scan import Needles
+from sharing.pii_scan import Needles
 from tests.pipeline_run import refreshed_lake
 
 

@@ -13,9 +13,9 @@ from deltalake import DeltaTable, write_deltalake
 
 from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
-from orchestration.sharing.config import load_config
-from orchestration.sharing.pseudonym import pseudonym
-from orchestration.sharing.shared_file import build_shared_file
+from sharing.config import load_config
+from sharing.pseudonym import pseudonym
+from sharing.shared_file import build_shared_file
 from tests.handmade_silver import dbt
 from tests.pipeline_run import land_registry_update, refreshed_lake
 

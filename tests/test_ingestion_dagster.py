@@ -9,6 +9,9 @@ from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context,
 from ingestion.ingestion_log import read_log
 from orchestration.ingestion_assets import CATALOG, ingestion_assets
 from orchestration.sensors import landing_zone_sensor
+from orchestration.resources import LakeResource
+
+LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the tick or sensor runs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -33,7 +36,7 @@ def test_checks_fail_for_the_broken_source_only_and_name_the_column(lake, instan
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-11-01_missing_commune.csv")
     land(lake, "health_facilities", "health_facilities_cp1258.csv", "health_facilities_type_change.csv")
     land(lake, "feedback", "feedback.json", "feedback_truncated.json")
-    result = materialize(_assets("dossiers", "health_facilities", "feedback"), instance=instance,
+    result = materialize(_assets("dossiers", "health_facilities", "feedback"), instance=instance, resources=LAKE,
                          raise_on_error=False)
     assert result.success  # broken files are quarantined, not crashes; the blocking reconciliations pass
     checks = _checks(result)
@@ -56,7 +59,7 @@ def test_checks_fail_for_the_broken_source_only_and_name_the_column(lake, instan
 
 def test_new_column_is_reported_in_check_metadata(lake, instance):
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv")
-    result = materialize(_assets("dossiers"), instance=instance)
+    result = materialize(_assets("dossiers"), instance=instance, resources=LAKE)
     check = _checks(result)["bronze/dossiers:contract_columns"]
     assert check.passed and "schema evolution: dossiers_2026-10-31_new_column.csv: new column(s) ghi_chu" \
         in check.description
@@ -66,12 +69,12 @@ def test_new_column_is_reported_in_check_metadata(lake, instance):
 def test_dossier_partition_backfill_loads_only_that_day(lake, instance):
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv")
     bronze = [a for a in _assets("dossiers") if a.key == AssetKey(["bronze", "dossiers"])]
-    result = materialize(bronze, instance=instance, partition_key="2026-10-31")
+    result = materialize(bronze, instance=instance, resources=LAKE, partition_key="2026-10-31")
     assert result.success
     loaded = pl.read_delta(str(lake.bronze("dossiers")))
     assert set(loaded["_source_file"]) == {"dossiers_2026-10-31_new_column.csv"}
     # an unpartitioned run (the refresh job, the sensor) takes every new file and marks each day it loaded
-    result = materialize(_assets("dossiers"), instance=instance)
+    result = materialize(_assets("dossiers"), instance=instance, resources=LAKE)
     assert set(pl.read_delta(str(lake.bronze("dossiers")))["_source_file"]) == {
         "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv"}
     partitions = {e.partition for e in result.get_asset_materialization_events()
@@ -86,15 +89,15 @@ def test_landing_sensor_requests_a_run_for_sources_with_new_files(lake):
     land(lake, "dossiers", "dossiers_2026-10-30.csv")
     land(lake, "enterprises", "enterprises.ndjson")
     with DagsterInstance.ephemeral() as instance:
-        first = landing_zone_sensor(build_sensor_context(instance=instance))
+        first = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE))
         assert len(first.run_requests) == 1
         assert set(first.run_requests[0].asset_selection) == {
             AssetKey(["bronze", "dossiers"]), AssetKey(["silver", "dossiers"]),
             AssetKey(["bronze", "enterprises"]), AssetKey(["silver", "enterprises"])}
-        quiet = landing_zone_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+        quiet = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
         assert isinstance(quiet, SkipReason)
         land(lake, "enterprises", "enterprises_update.ndjson")
-        second = landing_zone_sensor(build_sensor_context(instance=instance, cursor=first.cursor))
+        second = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
         assert set(second.run_requests[0].asset_selection) == {
             AssetKey(["bronze", "enterprises"]), AssetKey(["silver", "enterprises"])}
         assert second.run_requests[0].run_key != first.run_requests[0].run_key

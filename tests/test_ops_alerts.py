@@ -19,7 +19,7 @@ from orchestration.resources import warehouse_lock_error
 from orchestration.run_pipeline import run_refresh
 from tests.pipeline_run import sample_lake_in
 
-DBT_STEP = "warehouse_dbt_assets"
+WAREHOUSE_STEP = "silver_views"  # the first step that writes warehouse.duckdb: it points the silver views for dbt
 
 
 def _free_port() -> int:
@@ -94,11 +94,11 @@ def test_lock_check_names_the_file_and_the_holding_process(tmp_path):
     assert warehouse_lock_error(path) is None  # released when the analyst closes
 
 
-def test_refresh_fails_at_dbt_with_a_clear_message_and_is_not_retried(locked_run):
+def test_refresh_fails_at_the_warehouse_with_a_clear_message_and_is_not_retried(locked_run):
     lake, pid, result, _, elapsed = locked_run
     assert not result.success
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    assert [e.step_key for e in failures] == [DBT_STEP]
+    assert [e.step_key for e in failures] == [WAREHOUSE_STEP]
     message = failures[0].step_failure_data.user_failure_data.description
     assert str(lake.warehouse) in message and f"process {pid}" in message
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
@@ -128,8 +128,8 @@ def test_failure_alert_reaches_log_file_and_smtp_inbox(locked_run, smtp_server, 
 
     logged = [json.loads(line) for line in alert_log.read_text(encoding="utf-8").splitlines()]
     assert len(logged) == 1
-    assert logged[0]["run_id"] == result.run_id and list(logged[0]["failed_steps"]) == [DBT_STEP]
-    assert f"process {pid}" in logged[0]["failed_steps"][DBT_STEP]
+    assert logged[0]["run_id"] == result.run_id and list(logged[0]["failed_steps"]) == [WAREHOUSE_STEP]
+    assert f"process {pid}" in logged[0]["failed_steps"][WAREHOUSE_STEP]
 
     deadline = time.monotonic() + 10
     while not inbox.messages and time.monotonic() < deadline:
@@ -138,9 +138,9 @@ def test_failure_alert_reaches_log_file_and_smtp_inbox(locked_run, smtp_server, 
     mail_from, rcpt, mail = inbox.messages[0]
     assert mail_from == "dagster@kho-du-lieu.thainguyen.gov.vn"
     assert rcpt == ["ioc-ops@thainguyen.gov.vn", "data-team@thainguyen.gov.vn"]
-    assert DBT_STEP in mail["Subject"] and "warehouse_refresh" in mail["Subject"]
+    assert WAREHOUSE_STEP in mail["Subject"] and "warehouse_refresh" in mail["Subject"]
     body = mail.get_content()
-    assert f"Run id: {result.run_id}" in body and f"Failed step: {DBT_STEP}" in body
+    assert f"Run id: {result.run_id}" in body and f"Failed step: {WAREHOUSE_STEP}" in body
     assert f"http://dagster.internal:3000/runs/{result.run_id}" in body
     assert "warehouse.duckdb" in body
 

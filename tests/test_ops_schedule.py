@@ -1,11 +1,11 @@
-"""The nightly schedule refreshes only sources that landed files (and what is downstream of them), freshness
-checks follow each source's SLA (the one freshness mechanism), and the instance template loads as configured.
+"""The nightly schedule refreshes only sources that landed files (and what is downstream of them), silver freshness
+policies follow each source's SLA, and the instance template loads as configured.
 (One DuckDB writer at a time, for real: tests/test_ops_concurrency.py.)"""
 
 import os
 import shutil
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,8 +27,11 @@ from ingestion.catalog import load_catalog
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.schedules import NIGHTLY_CRON, TIMEZONE, freshness_checks, nightly_warehouse_refresh
+from orchestration.schedules import NIGHTLY_CRON, TIMEZONE, nightly_warehouse_refresh
 from tests.pipeline_run import sample_lake_in
+from orchestration.resources import LakeResource
+
+LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the tick or sensor runs
 
 TICK = datetime(2026, 11, 28, 1, 0, tzinfo=ZoneInfo(TIMEZONE))
 
@@ -41,7 +44,7 @@ def scheduled(tmp_path_factory):
         (root / "dagster_home").mkdir()
         with DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
             def tick():
-                context = build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                context = build_schedule_context(instance=instance, scheduled_execution_time=TICK, resources=LAKE,
                                                  repository_def=defs.get_repository_def())
                 return nightly_warehouse_refresh(context)
 
@@ -94,62 +97,20 @@ def test_new_extract_refreshes_only_its_source_and_downstream(scheduled):
     assert request.tags["warehouse/changed_sources"] == "citizens"
 
 
-def _run_freshness(instance):
-    job = define_asset_job("freshness_only", selection=AssetSelection.checks(*freshness_checks))
-    merged = Definitions.merge(defs, Definitions(jobs=[job]))
-    result = merged.resolve_job_def("freshness_only").execute_in_process(instance=instance, raise_on_error=False)
-    return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()}
-
-
-def test_freshness_checks_follow_each_source_sla(scheduled):
-    _, instance, _, _, _ = scheduled
-    evaluations = _run_freshness(instance)
-    sla = {name: source.freshness_hours for name, source in load_catalog().items()}
-    assert set(evaluations) == {f"silver/{name}" for name in sla}
-    for name, hours in sla.items():
-        evaluation = evaluations[f"silver/{name}"]
-        assert evaluation.passed, evaluation.description
-        params = evaluation.metadata["dagster/freshness_params"].value
-        assert params["lower_bound_delta_seconds"] == hours * 3600
-
-
-def test_freshness_check_fails_for_silver_never_built():
-    with DagsterInstance.ephemeral() as instance:
-        evaluations = _run_freshness(instance)
-    assert evaluations and not any(e.passed for e in evaluations.values())
-    assert all(e.severity.value == "WARN" for e in evaluations.values())  # warns the IOC; does not block
-
-
-def test_stale_silver_fails_only_where_its_sla_is_exceeded():
-    """Every silver last updated 30 h ago: sources with a 24 h SLA fail, those with a longer one still pass."""
-    sla = {name: source.freshness_hours for name, source in load_catalog().items()}
-    assert min(sla.values()) < 30 < max(sla.values())  # the sample catalog has both kinds
-    updated = time.time() - 30 * 3600
-    with DagsterInstance.ephemeral() as instance:
-        for name in sla:
-            instance.report_runless_asset_event(AssetMaterialization(
-                asset_key=AssetKey(["silver", name]),
-                metadata={"dagster/last_updated_timestamp": MetadataValue.timestamp(updated)}))
-        evaluations = _run_freshness(instance)
-    assert {name: evaluations[f"silver/{name}"].passed for name in sla} == {name: hours > 30 for name, hours in sla.items()}
-
-
-def test_freshness_has_one_mechanism_checks_on_silver():
-    """No FreshnessPolicy next to the checks: freshness is the silver assets' freshness checks (and their sensor)."""
+def test_silver_freshness_policies_follow_each_source_sla():
+    """Freshness is a FreshnessPolicy on each silver asset (its contract's `freshness_hours`), and nowhere else."""
     graph = defs.resolve_asset_graph()
-    assert not [key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy is not None]
-    checked = [key for check in freshness_checks for key in check.check_keys]
-    assert sorted(k.asset_key.to_user_string() for k in checked) == sorted(f"silver/{n}" for n in load_catalog())
-    sensor = defs.resolve_sensor_def("silver_freshness_sensor")
-    assert sensor.default_status.value == "RUNNING"
+    policies = {key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()
+                if graph.get(key).freshness_policy is not None}
+    sla = {f"silver/{name}": source.freshness_hours for name, source in load_catalog().items()}
+    assert {key: policy.fail_window.to_timedelta() for key, policy in policies.items()} == {
+        key: timedelta(hours=hours) for key, hours in sla.items()}
 
 
 def test_refresh_job_carries_retry_policy():
     job = defs.resolve_job_def("warehouse_refresh")
     policy = job.op_retry_policy
     assert policy is not None and policy.max_retries >= 1 and policy.delay > 0
-    # freshness is evaluated by its own sensor, not mid-refresh
-    assert not [n for n in job.graph.node_defs if n.name.startswith("freshness_check")]
 
 
 @pytest.mark.parametrize("pg_url", ["", "postgresql://dagster:secret@db.internal:5432/dagster"])

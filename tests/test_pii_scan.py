@@ -7,9 +7,9 @@ import duckdb
 import pytest
 
 from ingestion.lake import Lake
-from orchestration.sharing.config import ColumnRule, load_config
-from orchestration.sharing.pii_scan import Needles, scan
-from orchestration.sharing.shared_file import PersonalDataLeak, build_shared_file
+from sharing.config import ColumnRule, load_config
+from sharing.pii_scan import Needles, scan
+from sharing.shared_file import PersonalDataLeak, build_shared_file
 from tests.sharing_run import population_needles, shared_refresh  # noqa: F401 (fixture)
 
 

@@ -13,11 +13,14 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from ingestion.lake import PROJECT_ROOT, Lake
-from orchestration.sharing.config import SharedTable, SharingConfig, SharingConfigError, Suppression, load_config
-from orchestration.sharing.pseudonym import KEY_VARIABLE, pseudonym
-from orchestration.sharing.shared_file import SUPPRESSED_FLAG, build_shared_file
+from sharing.config import SharedTable, SharingConfig, SharingConfigError, Suppression, load_config
+from sharing.pseudonym import KEY_VARIABLE, pseudonym
+from sharing.shared_file import SUPPRESSED_FLAG, build_shared_file
 from orchestration.shared_outputs import OPEN_DATA, SHARED_MARTS, shared_marts_file
 from tests.sharing_run import shared_refresh  # noqa: F401 (fixture)
+from orchestration.resources import LakeResource
+
+LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the run starts
 
 ON_TIME = "marts.mart_dossier_on_time_by_agency_month"
 
@@ -114,7 +117,7 @@ def test_the_asset_refuses_without_the_key(shared_refresh, monkeypatch):
         else:
             monkeypatch.setenv(KEY_VARIABLE, value)
         with DagsterInstance.ephemeral() as instance:
-            result = materialize([shared_marts_file], instance=instance, raise_on_error=False)
+            result = materialize([shared_marts_file], instance=instance, resources=LAKE, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert message in str(failure.step_failure_data.error)
@@ -186,7 +189,7 @@ def test_open_data_catalog_and_files(shared_refresh):
 
 def _query(lake: Lake, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TN_LAKE_DIR": str(lake.root)}
-    return subprocess.run([sys.executable, "-m", "orchestration.query", *args], cwd=PROJECT_ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "sharing.query", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

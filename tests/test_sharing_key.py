@@ -4,7 +4,7 @@ import os
 import stat
 
 from orchestration.run_pipeline import ensure_local_pseudonym_key
-from orchestration.sharing.pseudonym import KEY_VARIABLE, MIN_KEY_LENGTH
+from sharing.pseudonym import KEY_VARIABLE, MIN_KEY_LENGTH
 
 
 def test_local_key_is_made_once_and_reused(tmp_path, monkeypatch, capsys):

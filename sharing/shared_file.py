@@ -24,10 +24,10 @@ import duckdb
 from ingestion.catalog import load_catalog
 from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
-from orchestration.sharing.config import ColumnRule, SharedTable, SharingConfig
-from orchestration.sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
-from orchestration.sharing.pii_scan import Needles, ScanReport, scan
-from orchestration.sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
+from sharing.config import ColumnRule, SharedTable, SharingConfig
+from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
+from sharing.pii_scan import Needles, ScanReport, scan
+from sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
 
 WAREHOUSE_ALIAS = "wh"
 SUPPRESSED_FLAG = "small_cell_suppressed"

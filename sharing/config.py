@@ -33,7 +33,7 @@ class Suppression:
 
 @dataclass(frozen=True)
 class Incremental:
-    """Copy only the source rows changed since the last build (orchestration/sharing/incremental_copy.py)."""
+    """Copy only the source rows changed since the last build (sharing/incremental_copy.py)."""
     unique_key: str  # source column naming a row; replaced rows are matched on it
     changed_since: str  # source column: when the row last changed (silver's ingest time, dbt's built_at)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.sharing.config import SharedTable, SharingConfig
+from sharing.config import SharedTable, SharingConfig
 
 FREQUENCIES = {  # Dublin Core collection frequency vocabulary
     "daily": "http://purl.org/cld/freq/daily", "weekly": "http://purl.org/cld/freq/weekly",

@@ -1,8 +1,8 @@
 """Analysts' entry point: run SQL on the shared marts file, opened read-only, and print the result.
 
-    python -m orchestration.query "select * from marts.mart_dossier_on_time_by_agency_month limit 5"
-    python -m orchestration.query --tables            # what is in the file (and what was done to each column)
-    python -m orchestration.query --csv "SQL" > out.csv
+    python -m sharing.query "select * from marts.mart_dossier_on_time_by_agency_month limit 5"
+    python -m sharing.query --tables            # what is in the file (and what was done to each column)
+    python -m sharing.query --csv "SQL" > out.csv
 
 Only lake/shared_marts.duckdb (no raw personal data) is opened; the restricted warehouse is not reachable from here:
 the connection is read-only and has external access (ATTACH, reading other files) switched off.

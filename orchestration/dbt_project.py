@@ -1,0 +1,23 @@
+"""The dbt project Dagster runs, and its manifest prepared the documented way.
+
+`dagster dev` prepares the manifest when it loads the code location (`prepare_if_dev`); everything else (the
+`run_pipeline` CLI, the tests, the bench, a deployment's build step) calls `prepare_manifest()` or runs
+`dagster-dbt project prepare-and-package --file orchestration/dbt_project.py` before loading the definitions.
+"""
+
+from dagster_dbt import DbtProject
+
+from ingestion.lake import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+
+def prepare_manifest() -> None:
+    """Parse the dbt project into target/manifest.json, which the dbt assets are built from."""
+    dbt_project.preparer.prepare(dbt_project)
+
+
+if __name__ == "__main__":
+    prepare_manifest()
