@@ -16,6 +16,8 @@ from great_expectations.expectations.metrics.util import get_dialect_regex_expre
 
 # Mã số thuế (MST): 10 digits, optionally "-" + a 3-digit branch suffix. Digit 10 is a check digit:
 # 10 - (Σ wᵢ·dᵢ for the first 9 digits, mod 11); a remainder of 0 makes the number invalid.
+# Digits 3-9 are a serial from 0000001 and a branch suffix runs 001-999 (Circular 105/2020/TT-BTC, art. 5; as
+# python-stdnum): an all-zero serial or branch is never issued, so it is invalid too.
 TAX_CODE_PATTERN = r"^\d{10}(-\d{3})?$"
 TAX_CODE_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
@@ -27,7 +29,8 @@ def tax_code_is_valid(code: str) -> bool:
     if not re.fullmatch(TAX_CODE_PATTERN, code):
         return False
     remainder = sum(w * int(d) for w, d in zip(TAX_CODE_WEIGHTS, code[:9])) % 11
-    return remainder != 0 and int(code[9]) == 10 - remainder
+    unissued = code[2:9] == "0000000" or code[11:] == "000"
+    return remainder != 0 and int(code[9]) == 10 - remainder and not unissued
 
 
 class ColumnValuesValidVnTaxCode(ColumnMapMetricProvider):
@@ -39,7 +42,8 @@ class ColumnValuesValidVnTaxCode(ColumnMapMetricProvider):
         shaped = text.str.fullmatch(TAX_CODE_PATTERN)
         digits = [pd.to_numeric(text.str[i], errors="coerce").fillna(0) for i in range(10)]
         remainder = sum(w * d for w, d in zip(TAX_CODE_WEIGHTS, digits)) % 11
-        return shaped & (remainder != 0) & (digits[9] == 10 - remainder)
+        issued = (text.str.slice(2, 9) != "0000000") & (text.str.slice(11, 14) != "000")
+        return shaped & (remainder != 0) & (digits[9] == 10 - remainder) & issued
 
     @column_condition_partial(engine=SqlAlchemyExecutionEngine)
     def _sqlalchemy(cls, column, _dialect, **kwargs):
@@ -48,7 +52,8 @@ class ColumnValuesValidVnTaxCode(ColumnMapMetricProvider):
             raise NotImplementedError(f"regex is not supported for dialect {_dialect}")
         digits = [sa.func.coalesce(sa.try_cast(sa.func.substr(column, i, 1), sa.Integer), 0) for i in range(1, 11)]
         remainder = sum((w * d for w, d in zip(TAX_CODE_WEIGHTS, digits)), sa.literal(0)) % 11
-        return sa.func.coalesce(sa.and_(shaped, remainder != 0, digits[9] == 10 - remainder), sa.false())
+        issued = sa.and_(sa.func.substr(column, 3, 7) != "0000000", sa.func.substr(column, 12, 3) != "000")
+        return sa.func.coalesce(sa.and_(shaped, remainder != 0, digits[9] == 10 - remainder, issued), sa.false())
 
 
 class ExpectColumnValuesToBeValidVnTaxCode(ColumnMapExpectation):
