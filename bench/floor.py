@@ -52,8 +52,9 @@ def floor_source(con: duckdb.DuckDBPyConnection, source, files: list[Path], out:
         return rows, "calamine → Arrow → DuckDB COPY"
     if source.format == "csv" and source.encoding in ("utf-8", "utf-8-sig", "utf-16"):
         encoding = ", encoding='utf-16'" if source.encoding == "utf-16" else ""
-        return _copy(con, f"select * from read_csv({listing}, {csv_options}{encoding})", target), \
-            f"DuckDB read_csv ({source.encoding})"
+        return _copy(
+            con, f"select * from read_csv({listing}, {csv_options}{encoding})", target
+        ), f"DuckDB read_csv ({source.encoding})"
     if source.format == "csv":
         decoded = []
         for path in files:
@@ -61,8 +62,9 @@ def floor_source(con: duckdb.DuckDBPyConnection, source, files: list[Path], out:
             utf8.write_text(decode(path.read_bytes(), source.encoding), encoding="utf-8")
             decoded.append(utf8)
         listing = "[" + ", ".join(_sql_str(p) for p in decoded) + "]"
-        return _copy(con, f"select * from read_csv({listing}, {csv_options})", target), \
-            f"Python decode ({source.encoding}) → UTF-8 file → DuckDB read_csv"
+        return _copy(
+            con, f"select * from read_csv({listing}, {csv_options})", target
+        ), f"Python decode ({source.encoding}) → UTF-8 file → DuckDB read_csv"
     fmt = "array" if source.format == "json" else "newline_delimited"
     return _copy(con, f"select * from read_json({listing}, format='{fmt}')", target), f"DuckDB read_json ({fmt})"
 
@@ -79,11 +81,19 @@ def run_floor(landing: Path, out: Path) -> dict:
             t0 = time.perf_counter()
             rows, how = floor_source(con, source, files, out, Path(tmp))
             seconds = time.perf_counter() - t0
-            per_source[source.name] = {"files": len(files), "rows": rows, "seconds": round(seconds, 3),
-                                       "rows_per_second": round(rows / seconds) if seconds else None,
-                                       "bytes": sum(p.stat().st_size for p in files), "how": how}
-    return {"seconds": round(time.perf_counter() - started, 3), "sources": per_source,
-            "rows": sum(s["rows"] for s in per_source.values())}
+            per_source[source.name] = {
+                "files": len(files),
+                "rows": rows,
+                "seconds": round(seconds, 3),
+                "rows_per_second": round(rows / seconds) if seconds else None,
+                "bytes": sum(p.stat().st_size for p in files),
+                "how": how,
+            }
+    return {
+        "seconds": round(time.perf_counter() - started, 3),
+        "sources": per_source,
+        "rows": sum(s["rows"] for s in per_source.values()),
+    }
 
 
 if __name__ == "__main__":

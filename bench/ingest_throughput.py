@@ -41,8 +41,11 @@ def generate(source: str, rows: int, landing: Path, seed: int = 19) -> int:
         frame = sd.make_dossiers(rng, rows, cccd, end)
         frame = sd._spoil(rng, frame, {"applicant_cccd": "01923", "received_date": None, "commune_code": "99999"})
         for (day,), part in frame.group_by("_day", maintain_order=True):
-            sd._write(part.select(catalog["dossiers"].column_names), catalog["dossiers"],
-                      landing / "dossiers" / f"dossiers_{day}.csv")
+            sd._write(
+                part.select(catalog["dossiers"].column_names),
+                catalog["dossiers"],
+                landing / "dossiers" / f"dossiers_{day}.csv",
+            )
     elif source == "health_visits":
         facilities = sd.make_health_facilities(rng)["facility_code"].to_numpy()
         frame = sd.make_health_visits(rng, rows, cccd, facilities, end)
@@ -62,11 +65,15 @@ def land_enterprise_update(landing: Path, seed: int = 20) -> int:
 
     current = pl.read_ndjson(next((landing / "enterprises").glob("*.ndjson")), infer_schema_length=None)
     changed = current.sample(fraction=0.1, seed=seed).with_columns(
-        pl.lit("Tạm ngừng kinh doanh").alias("tinh_trang"), (pl.col("von_dieu_le") * 2).alias("von_dieu_le"),
-        pl.lit("2026-11-01T09:00:00+07:00").alias("ngay_cap_nhat"))
+        pl.lit("Tạm ngừng kinh doanh").alias("tinh_trang"),
+        (pl.col("von_dieu_le") * 2).alias("von_dieu_le"),
+        pl.lit("2026-11-01T09:00:00+07:00").alias("ngay_cap_nhat"),
+    )
     new = current.sample(fraction=0.01, seed=seed + 1).with_columns(
-        (pl.col("ma_so_thue").str.slice(0, 10) + "-9" + pl.int_range(pl.len()).mod(100).cast(pl.String)
-         .str.zfill(2)).alias("ma_so_thue"))
+        (
+            pl.col("ma_so_thue").str.slice(0, 10) + "-9" + pl.int_range(pl.len()).mod(100).cast(pl.String).str.zfill(2)
+        ).alias("ma_so_thue")
+    )
     update = pl.concat([changed, new]).unique("ma_so_thue")
     update.write_ndjson(landing / "enterprises" / "enterprises_20261101.ndjson")
     return update.height
@@ -82,22 +89,40 @@ def ingest_once(source: str, lake_dir: str) -> dict:
     lake = Lake(Path(lake_dir))
     spec = load_catalog()[source]
     started = time.perf_counter()
-    load = load_bronze(spec, lake.landing, lake.bronze(source), log=lambda _: None,
-                       quarantine_path=lake.quarantine, log_path=lake.ingestion_log)
+    load = load_bronze(
+        spec,
+        lake.landing,
+        lake.bronze(source),
+        log=lambda _: None,
+        quarantine_path=lake.quarantine,
+        log_path=lake.ingestion_log,
+    )
     bronze_s = time.perf_counter() - started
     build = build_silver(spec, lake.bronze(source), lake.silver(source), lake.quarantine, lake.ingestion_log)
     total_s = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"rows_new": load.rows_written, "files_new": len(load.files_new), "bronze_s": round(bronze_s, 2),
-            "silver_s": round(total_s - bronze_s, 2), "total_s": round(total_s, 2), "silver_mode": build.mode,
-            "silver_rows": build.silver_rows, "quarantined": build.quarantined_rows,
-            "rows_per_s": round(load.rows_written / total_s) if load.rows_written else None,
-            "peak_rss_mib": round(peak_kib / 1024)}
+    return {
+        "rows_new": load.rows_written,
+        "files_new": len(load.files_new),
+        "bronze_s": round(bronze_s, 2),
+        "silver_s": round(total_s - bronze_s, 2),
+        "total_s": round(total_s, 2),
+        "silver_mode": build.mode,
+        "silver_rows": build.silver_rows,
+        "quarantined": build.quarantined_rows,
+        "rows_per_s": round(load.rows_written / total_s) if load.rows_written else None,
+        "peak_rss_mib": round(peak_kib / 1024),
+    }
 
 
 def run_child(source: str, lake_dir: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", source, str(lake_dir)], check=True,
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", source, str(lake_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -115,7 +140,9 @@ def main() -> None:
         started = time.perf_counter()
         rows = generate(args.source, args.rows, lake_dir / "landing")
         size = sum(p.stat().st_size for p in (lake_dir / "landing").rglob("*") if p.is_file())
-        print(f"generated {rows:,} {args.source} rows ({size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.1f}s")
+        print(
+            f"generated {rows:,} {args.source} rows ({size / 2**20:,.0f} MiB) in {time.perf_counter() - started:.1f}s"
+        )
         first = run_child(args.source, lake_dir)
         print(f"first ingestion : {json.dumps(first)}")
         again = run_child(args.source, lake_dir)

@@ -97,8 +97,9 @@ def machine_load() -> dict:
     """What else was running: load average and the busiest other processes (for the report)."""
     load = os.getloadavg()
     busy = []
-    out = subprocess.run(["ps", "-eo", "pid,pcpu,rss,args", "--sort=-pcpu", "--no-headers"], capture_output=True,
-                         text=True).stdout.splitlines()
+    out = subprocess.run(
+        ["ps", "-eo", "pid,pcpu,rss,args", "--sort=-pcpu", "--no-headers"], capture_output=True, text=True
+    ).stdout.splitlines()
     me = os.getpid()
     for line in out[:8]:
         pid, cpu, rss, args = line.split(None, 3)

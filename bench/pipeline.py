@@ -42,8 +42,9 @@ def step_stats(instance: DagsterInstance, run_id: str) -> list[dict]:
             step["status"] = kind.value.removeprefix("STEP_").lower()
         elif kind in (DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION):
             data = event.event_specific_data
-            metadata = (data.materialization.metadata if kind == DagsterEventType.ASSET_MATERIALIZATION
-                        else data.metadata) or {}
+            metadata = (
+                data.materialization.metadata if kind == DagsterEventType.ASSET_MATERIALIZATION else data.metadata
+            ) or {}
             if metadata.get("loaded_by"):  # partition bookkeeping of an unpartitioned bronze run
                 continue
             for key in ROW_KEYS:
@@ -51,8 +52,11 @@ def step_stats(instance: DagsterInstance, run_id: str) -> list[dict]:
                 if isinstance(value, int):
                     if key == "dagster/row_count" and entry.step_key.startswith(("bronze", "silver")):
                         break  # table size, not the work of this step
-                    step["rows"] = (step["rows"] or 0) + value if kind == DagsterEventType.ASSET_MATERIALIZATION \
+                    step["rows"] = (
+                        (step["rows"] or 0) + value
+                        if kind == DagsterEventType.ASSET_MATERIALIZATION
                         else max(step["rows"] or 0, value)
+                    )
                     break
     out = []
     for step in steps.values():
@@ -77,25 +81,48 @@ def main(result_path: Path, incremental: bool) -> int:
         if incremental:
             lake = Lake.from_env()
             selection = incremental_selection(defs, CATALOG, lake)
-            print(f"incremental: changed sources {changed_sources(CATALOG, lake)}; {len(selection)} assets selected",
-                  flush=True)
+            print(
+                f"incremental: changed sources {changed_sources(CATALOG, lake)}; {len(selection)} assets selected",
+                flush=True,
+            )
             if not selection:
-                result_path.write_text(json.dumps({"success": True, "seconds": round(time.perf_counter() - started, 3),
-                                                   "selected_assets": [], "steps": []}))
+                result_path.write_text(
+                    json.dumps(
+                        {
+                            "success": True,
+                            "seconds": round(time.perf_counter() - started, 3),
+                            "selected_assets": [],
+                            "steps": [],
+                        }
+                    )
+                )
                 return 0
         result = defs.resolve_job_def("warehouse_refresh").execute_in_process(
-            instance=instance, raise_on_error=False, asset_selection=selection,
-            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}})
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=selection,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
         wall = time.perf_counter() - started
-        failed_checks = [e.asset_check_key.to_user_string() for e in result.get_asset_check_evaluations()
-                         if not e.passed]
+        failed_checks = [
+            e.asset_check_key.to_user_string() for e in result.get_asset_check_evaluations() if not e.passed
+        ]
         steps = step_stats(instance, result.run_id)
-    result_path.write_text(json.dumps({
-        "run_id": result.run_id, "success": result.success, "seconds": round(wall, 3),
-        "import_seconds": round(imported, 3),
-        "selected_assets": [k.to_user_string() for k in selection] if selection is not None else "all",
-        "failed_checks": failed_checks, "steps": steps,
-    }, indent=2, default=str))
+    result_path.write_text(
+        json.dumps(
+            {
+                "run_id": result.run_id,
+                "success": result.success,
+                "seconds": round(wall, 3),
+                "import_seconds": round(imported, 3),
+                "selected_assets": [k.to_user_string() for k in selection] if selection is not None else "all",
+                "failed_checks": failed_checks,
+                "steps": steps,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0 if result.success else 1
 
 

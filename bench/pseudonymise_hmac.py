@@ -62,19 +62,22 @@ def main() -> None:
     results["duckdb_sql_s"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
-    con.execute(f"create table by_sql_distinct as with keys as (select cccd, {pseudonym_sql('cccd', 'cccd')} as k "
-                "from (select distinct cccd from dossiers)) select keys.k from dossiers join keys using (cccd)")
+    con.execute(
+        f"create table by_sql_distinct as with keys as (select cccd, {pseudonym_sql('cccd', 'cccd')} as k "
+        "from (select distinct cccd from dossiers)) select keys.k from dossiers join keys using (cccd)"
+    )
     results["duckdb_sql_distinct_join_s"] = round(time.perf_counter() - started, 2)
 
-    con.create_function("hmac_unique", udf_unique, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"),
-                        type="arrow")
+    con.create_function("hmac_unique", udf_unique, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow")
     started = time.perf_counter()
     con.execute("create table by_udf as select hmac_unique(cccd) as k from dossiers")
     results["python_udf_unique_s"] = round(time.perf_counter() - started, 2)
 
-    sample = con.execute("select d.cccd, s.k, u.k from (select cccd, row_number() over () r from dossiers) d "
-                         "join (select k, row_number() over () r from by_sql) s using (r) "
-                         "join (select k, row_number() over () r from by_udf) u using (r) using sample 1000").fetchall()
+    sample = con.execute(
+        "select d.cccd, s.k, u.k from (select cccd, row_number() over () r from dossiers) d "
+        "join (select k, row_number() over () r from by_sql) s using (r) "
+        "join (select k, row_number() over () r from by_udf) u using (r) using sample 1000"
+    ).fetchall()
     assert all(s == u == pseudonym(c, "cccd", KEY) for c, s, u in sample), "pseudonyms differ"
     for way in ("duckdb_sql", "duckdb_sql_distinct_join", "python_udf_unique"):
         results[f"{way}_rows_per_s"] = round(args.rows / results[f"{way}_s"])

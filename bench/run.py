@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.measure import Measured, machine_load, run_measured
@@ -41,8 +41,11 @@ def _stage(name: str, command: list[str], env: dict, work: Path) -> tuple[Measur
     print(f"[bench] {name}: {' '.join(command[2:])}", flush=True)
     load = machine_load()
     measured = run_measured([sys.executable, *command], env, ROOT, work / f"{name}.log")
-    print(f"[bench] {name}: {measured.wall_seconds:,.1f} s, peak tree RSS {measured.peak_tree_rss_bytes / GIB:.2f} GiB, "
-          f"{measured.cores_busy:.2f} cores busy (exit {measured.returncode}, log {work / f'{name}.log'})", flush=True)
+    print(
+        f"[bench] {name}: {measured.wall_seconds:,.1f} s, peak tree RSS {measured.peak_tree_rss_bytes / GIB:.2f} GiB, "
+        f"{measured.cores_busy:.2f} cores busy (exit {measured.returncode}, log {work / f'{name}.log'})",
+        flush=True,
+    )
     return measured, load
 
 
@@ -52,19 +55,28 @@ def _steps_at(steps: list[dict], when: float) -> list[str]:
 
 def _summary(measured: Measured, load: dict, detail: dict | None = None) -> dict:
     detail = detail or {}
-    return {"wall_seconds": round(measured.wall_seconds, 2),
-            "peak_tree_rss_gib": round(measured.peak_tree_rss_bytes / GIB, 3),
-            "peak_rss_during_steps": _steps_at(detail.get("steps", []), measured.peak_at),
-            "max_single_process_rss_gib": round(measured.max_single_rss_bytes / GIB, 3),
-            "cpu_seconds": round(measured.cpu_seconds, 1), "cores_busy": round(measured.cores_busy, 2),
-            "exit_code": measured.returncode, "machine_at_start": load, **detail}
+    return {
+        "wall_seconds": round(measured.wall_seconds, 2),
+        "peak_tree_rss_gib": round(measured.peak_tree_rss_bytes / GIB, 3),
+        "peak_rss_during_steps": _steps_at(detail.get("steps", []), measured.peak_at),
+        "max_single_process_rss_gib": round(measured.max_single_rss_bytes / GIB, 3),
+        "cpu_seconds": round(measured.cpu_seconds, 1),
+        "cores_busy": round(measured.cores_busy, 2),
+        "exit_code": measured.returncode,
+        "machine_at_start": load,
+        **detail,
+    }
 
 
 def _git() -> dict:
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {"commit": git("rev-parse", "--short", "HEAD"), "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    }
 
 
 def _read(path: Path) -> dict:
@@ -87,8 +99,11 @@ def main() -> int:
     parser.add_argument("--reuse-landing", action="store_true", help="keep a previously generated landing zone")
     parser.add_argument("--skip-floor", action="store_true", help="reuse the floor figure of the last result")
     parser.add_argument("--no-incremental", action="store_true")
-    parser.add_argument("--incremental-whole-job", action="store_true",
-                        help="incremental refresh = the whole warehouse_refresh job, not only changed sources")
+    parser.add_argument(
+        "--incremental-whole-job",
+        action="store_true",
+        help="incremental refresh = the whole warehouse_refresh job, not only changed sources",
+    )
     parser.add_argument("--note", default="", help="free text stored with the result (what changed)")
     parser.add_argument("--top", type=int, default=15, help="slowest steps to print")
     args = parser.parse_args()
@@ -97,18 +112,28 @@ def main() -> int:
     landing_src, lake, floor_out = work / "landing", work / "lake", work / "floor"
     work.mkdir(parents=True, exist_ok=True)
     # dagster-dbt finds `dbt` on PATH: put this interpreter's bin/ first (uv run does; a bare .venv/bin/python doesn't)
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result: dict = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "scale": args.scale,
-                    "note": args.note, "git": _git(), "cpus": os.cpu_count(), "targets": TARGETS}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    result: dict = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scale": args.scale,
+        "note": args.note,
+        "git": _git(),
+        "cpus": os.cpu_count(),
+        "targets": TARGETS,
+    }
 
     if args.reuse_landing and any(landing_src.glob("*/*")):
         result["generate"] = {"reused": str(landing_src)}
         print(f"[bench] reusing landing zone {landing_src}")
     else:
         shutil.rmtree(landing_src, ignore_errors=True)
-        measured, load = _stage("generate", ["-m", "bench.scales", "--scale", args.scale, "--out",
-                                             str(landing_src)], env, work)
+        measured, load = _stage(
+            "generate", ["-m", "bench.scales", "--scale", args.scale, "--out", str(landing_src)], env, work
+        )
         result["generate"] = _summary(measured, load)
     files = [p for p in landing_src.rglob("*") if p.is_file()]
     result["landing"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -126,8 +151,9 @@ def main() -> int:
         result["floor"] = {**_read(RESULTS / "latest.json")["floor"], "reused_from_previous_result": True}
     else:
         shutil.rmtree(floor_out, ignore_errors=True)
-        measured, load = _stage("floor", ["-m", "bench.floor", str(lake / "landing"), str(floor_out),
-                                          str(work / "floor.json")], env, work)
+        measured, load = _stage(
+            "floor", ["-m", "bench.floor", str(lake / "landing"), str(floor_out), str(work / "floor.json")], env, work
+        )
         result["floor"] = _summary(measured, load, {"scale_check": args.scale, **_read(work / "floor.json")})
         shutil.rmtree(floor_out, ignore_errors=True)
 
@@ -140,11 +166,21 @@ def main() -> int:
         from bench.extra_day import add_extra_day
 
         t0 = time.perf_counter()
-        result["extra_day"] = {"files": add_extra_day(lake / "landing", args.scale),
-                               "seconds_to_generate": round(time.perf_counter() - t0, 2)}
-        measured, load = _stage("incremental", ["-m", "bench.pipeline", str(work / "incremental.json"),
-                                                *([] if args.incremental_whole_job else ["--incremental"])],
-                                pipeline_env, work)
+        result["extra_day"] = {
+            "files": add_extra_day(lake / "landing", args.scale),
+            "seconds_to_generate": round(time.perf_counter() - t0, 2),
+        }
+        measured, load = _stage(
+            "incremental",
+            [
+                "-m",
+                "bench.pipeline",
+                str(work / "incremental.json"),
+                *([] if args.incremental_whole_job else ["--incremental"]),
+            ],
+            pipeline_env,
+            work,
+        )
         result["incremental"] = _summary(measured, load, _read(work / "incremental.json"))
 
     floor_s, full_s = result["floor"]["wall_seconds"], result["full"]["wall_seconds"]
@@ -158,28 +194,38 @@ def main() -> int:
     result["targets_met"] = {
         "full_over_floor": result["full_over_floor"] <= TARGETS["full_over_floor"],
         "peak_rss_gib": result["peak_rss_gib"] < TARGETS["peak_rss_gib"],
-        **({"incremental_over_full": result["incremental_over_full"] < TARGETS["incremental_over_full"]}
-           if "incremental" in result else {}),
+        **(
+            {"incremental_over_full": result["incremental_over_full"] < TARGETS["incremental_over_full"]}
+            if "incremental" in result
+            else {}
+        ),
     }
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for path in (RESULTS / f"{stamp}-{args.scale}.json", RESULTS / "latest.json"):
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
 
-    print(f"\n=== bench {args.scale}: {rows:,} landed rows in {result['landing']['files']} files "
-          f"({result['landing']['bytes'] / 1e9:.2f} GB) ===")
+    print(
+        f"\n=== bench {args.scale}: {rows:,} landed rows in {result['landing']['files']} files "
+        f"({result['landing']['bytes'] / 1e9:.2f} GB) ==="
+    )
     print(f"{'stage':<14} {'wall s':>9} {'rows/s':>12} {'peak RSS GiB':>13}")
     for stage in ("floor", "full", "incremental"):
         if stage in result:
             s = result[stage]
-            stage_rows = rows if stage != "incremental" else sum(f["rows"] for f in result["extra_day"]["files"].values())
-            print(f"{stage:<14} {s['wall_seconds']:>9.1f} {stage_rows / s['wall_seconds']:>12,.0f} "
-                  f"{s['peak_tree_rss_gib']:>13.2f}")
-    print(f"full/floor = {result['full_over_floor']} (target ≤ {TARGETS['full_over_floor']}); "
-          f"peak RSS = {result['peak_rss_gib']} GiB (target < {TARGETS['peak_rss_gib']}); "
-          + (f"incremental/full = {result['incremental_over_full']:.2%} (target < 5%)"
-             if "incremental" in result else ""))
+            stage_rows = (
+                rows if stage != "incremental" else sum(f["rows"] for f in result["extra_day"]["files"].values())
+            )
+            print(
+                f"{stage:<14} {s['wall_seconds']:>9.1f} {stage_rows / s['wall_seconds']:>12,.0f} "
+                f"{s['peak_tree_rss_gib']:>13.2f}"
+            )
+    print(
+        f"full/floor = {result['full_over_floor']} (target ≤ {TARGETS['full_over_floor']}); "
+        f"peak RSS = {result['peak_rss_gib']} GiB (target < {TARGETS['peak_rss_gib']}); "
+        + (f"incremental/full = {result['incremental_over_full']:.2%} (target < 5%)" if "incremental" in result else "")
+    )
     for stage in ("full", "incremental"):
         if stage in result:
             print(f"{stage}: peak RSS while running {result[stage]['peak_rss_during_steps'] or '(between steps)'}")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ingestion import sample_data as sd
 
-sd.SCALES.setdefault("medium", sd.Scale(citizens=180_000, dossiers=500_000, health_visits=300_000,
-                                        environment_readings=200_000))
+sd.SCALES.setdefault(
+    "medium", sd.Scale(citizens=180_000, dossiers=500_000, health_visits=300_000, environment_readings=200_000)
+)
 NAMES = sorted(sd.SCALES)
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def synthetic_warehouse(path: Path, citizens: int, dossiers: int) -> None:
     names = [f"{s} {m} {g}" for s in SURNAMES for m in MIDDLE_MALE for g in GIVEN_MALE]
     with duckdb.connect(str(path)) as con:
         con.execute("create schema staging")
-        con.execute(f"""create table staging.stg_citizens as
+        con.execute(
+            f"""create table staging.stg_citizens as
             select '019' || lpad((i * 7919 % 1000000000)::varchar, 9, '0') as cccd,
                    $names[(i % {len(names)}) + 1] as full_name,
                    date '1940-01-01' + (i % 25000)::int as date_of_birth,
@@ -37,7 +38,9 @@ def synthetic_warehouse(path: Path, citizens: int, dossiers: int) -> None:
                    lpad((i % 92)::varchar, 5, '0') as commune_code,
                    if(i % 7 = 0, null, '09' || lpad((i * 31 % 100000000)::varchar, 8, '0')) as phone,
                    'citizens.xlsx' as source_file, now() as ingested_at
-            from range({citizens}) t(i)""", {"names": names})
+            from range({citizens}) t(i)""",
+            {"names": names},
+        )
         con.execute(f"""create table staging.stg_dossiers as
             select 'H56.' || lpad((i % 10)::varchar, 2, '0') || '-261031-' || lpad(i::varchar, 7, '0') as dossier_id,
                    '1.00422' || (i % 7) as procedure_code, 'H56.' || lpad((i % 10)::varchar, 2, '0') as agency_code,
@@ -61,10 +64,13 @@ def main() -> None:
         made = time.perf_counter() - started
         outcome = build_shared_file(lake, load_config(), b"bench-key-0123456789-0123456789-0123456789")
         results = {
-            "citizens": args.citizens, "dossiers": args.dossiers, "synthetic_warehouse_s": round(made, 1),
+            "citizens": args.citizens,
+            "dossiers": args.dossiers,
+            "synthetic_warehouse_s": round(made, 1),
             "build_shared_file_s": round(outcome.seconds, 1),
             "rows_shared": sum(t.rows for t in outcome.tables),
-            "values_scanned": outcome.scan.values_scanned, "pii_hits": len(outcome.scan.hits),
+            "values_scanned": outcome.scan.values_scanned,
+            "pii_hits": len(outcome.scan.hits),
             "shared_file_mib": round(lake.shared_marts.stat().st_size / 2**20),
             "warehouse_mib": round(lake.warehouse.stat().st_size / 2**20),
             "peak_rss_mib": own_peak_rss_mib(),

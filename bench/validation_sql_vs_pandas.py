@@ -51,8 +51,9 @@ def prepare(rows: int, work: Path) -> tuple[Path, Path]:
         rng = np.random.default_rng(19)
         citizens = make_citizens(rng, 200_000)["cccd"].to_numpy()
         raw = make_dossiers(rng, rows, citizens, DEFAULT_END).drop("_month")
-        typed = raw.with_columns(pl.col(c).str.strptime(pl.Date, "%d/%m/%Y")
-                                 for c in ("received_date", "due_date", "returned_date"))
+        typed = raw.with_columns(
+            pl.col(c).str.strptime(pl.Date, "%d/%m/%Y") for c in ("received_date", "due_date", "returned_date")
+        )
         write_deltalake(str(delta), typed.to_arrow(), mode="overwrite")
     if not db.exists():
         with duckdb.connect(str(db)) as con:
@@ -79,8 +80,11 @@ def run_mode(mode: str, delta: Path, db: Path) -> dict:
         outcome = validate_sql("bench_sql_file", suite, "dossiers", database=str(db), read_only=True)
     seconds = time.perf_counter() - started
     return {
-        "mode": mode, "rows": outcome.rows, "seconds": round(seconds, 2),
-        "rows_per_second": round(outcome.rows / seconds), "expectations": len(outcome.outcomes),
+        "mode": mode,
+        "rows": outcome.rows,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(outcome.rows / seconds),
+        "expectations": len(outcome.outcomes),
         "failed": sorted(f"{o.rule}({o.column})" for o in outcome.outcomes if not o.success),
         "errors": [o.describe() for o in outcome.outcomes if o.error],
         "peak_rss_mib": own_peak_rss_mib(),
@@ -104,8 +108,11 @@ def main() -> None:
     print(f"prepared {args.rows:,} rows in {time.perf_counter() - started:.1f}s", flush=True)
     figures = []
     for mode in MODES:
-        done = subprocess.run([sys.executable, __file__, "--mode", mode, "--rows", str(args.rows),
-                               "--work", str(args.work)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--mode", mode, "--rows", str(args.rows), "--work", str(args.work)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             figures.append({"mode": mode, "failed_to_run": done.stderr[-2000:]})
         else:

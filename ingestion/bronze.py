@@ -11,15 +11,22 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from ingestion.catalog import Source
-from ingestion.extracts import (Extract, ExtractError, file_date, file_sha256, first_row_number, landing_files,
-                                read_extract)
+from ingestion.extracts import (
+    Extract,
+    ExtractError,
+    file_date,
+    file_sha256,
+    first_row_number,
+    landing_files,
+    read_extract,
+)
 from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
 
@@ -73,14 +80,32 @@ def _recover_log_entries(table_path: Path, log_path: Path, source: Source, hashe
     """Files in bronze without a log row (a run stopped between the two writes): log what bronze holds."""
     if not hashes:
         return
-    found = (pl.scan_delta(str(table_path)).filter(pl.col("_file_hash").is_in(sorted(hashes)))
-             .group_by("_file_hash").agg(pl.col("_source_file").first(), pl.col("_ingested_at").first(), n=pl.len())
-             .collect())
-    append_log(log_path, [{"source": source.name, "stage": "bronze", "file": r["_source_file"],
-                           "file_hash": r["_file_hash"], "file_date": file_date(Path(r["_source_file"])),
-                           "status": "loaded", "landed_rows": r["n"], "bronze_rows": r["n"], "quarantined_rows": 0,
-                           "error": "log entry recovered from bronze after an interrupted run",
-                           "ingested_at": r["_ingested_at"]} for r in found.iter_rows(named=True)])
+    found = (
+        pl.scan_delta(str(table_path))
+        .filter(pl.col("_file_hash").is_in(sorted(hashes)))
+        .group_by("_file_hash")
+        .agg(pl.col("_source_file").first(), pl.col("_ingested_at").first(), n=pl.len())
+        .collect()
+    )
+    append_log(
+        log_path,
+        [
+            {
+                "source": source.name,
+                "stage": "bronze",
+                "file": r["_source_file"],
+                "file_hash": r["_file_hash"],
+                "file_date": file_date(Path(r["_source_file"])),
+                "status": "loaded",
+                "landed_rows": r["n"],
+                "bronze_rows": r["n"],
+                "quarantined_rows": 0,
+                "error": "log entry recovered from bronze after an interrupted run",
+                "ingested_at": r["_ingested_at"],
+            }
+            for r in found.iter_rows(named=True)
+        ],
+    )
 
 
 def _preview(path: Path) -> str:
@@ -95,8 +120,16 @@ def _read(source: Source, path: Path) -> Extract | ExtractError:
         return error
 
 
-def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, quarantine_path: Path | None = None,
-                log_path: Path | None = None, partition_date: date | None = None) -> BronzeLoad:
+def load_bronze(
+    source: Source,
+    landing: Path,
+    table_path: Path,
+    log=print,
+    *,
+    quarantine_path: Path | None = None,
+    log_path: Path | None = None,
+    partition_date: date | None = None,
+) -> BronzeLoad:
     """Append every new landing file of `source` (only those dated `partition_date`, when given)."""
     result = BronzeLoad()
     known = ingested_hashes(table_path)
@@ -104,7 +137,7 @@ def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, q
         logged = read_log(log_path, source.name, "bronze")
         _recover_log_entries(table_path, log_path, source, known - set(logged["file_hash"]))
         known |= set(logged.filter(pl.col("status") == "failed")["file_hash"])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     frames, log_rows, failures = [], [], []
     dated = [p for p in landing_files(source, landing) if partition_date is None or file_date(p) == partition_date]
     with ThreadPoolExecutor(READ_THREADS) as pool:
@@ -117,19 +150,40 @@ def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, q
             new.append((path, digest))
         # read side by side, handled in landing order
         for (path, digest), extract in zip(new, pool.map(lambda item: _read(source, item[0]), new)):
-            entry = {"source": source.name, "stage": "bronze", "file": path.name, "file_hash": digest,
-                     "file_date": file_date(path), "ingested_at": now}
+            entry = {
+                "source": source.name,
+                "stage": "bronze",
+                "file": path.name,
+                "file_hash": digest,
+                "file_date": file_date(path),
+                "ingested_at": now,
+            }
             if isinstance(extract, ExtractError):
                 landed = _physical_rows(source, path)
                 log(f"{source.name}: QUARANTINED whole file {extract}")
-                failures.append({"source": source.name, "stage": "read", "source_file": path.name,
-                                 "file_hash": digest, "row_number": None,
-                                 "reason": f"file could not be ingested: {extract}", "record": _preview(path),
-                                 "ingested_at": now})
-                result.files_failed.append({"file": path.name, "sha256": digest, "rows": landed,
-                                            "error": str(extract)})
-                log_rows.append({**entry, "status": "failed", "landed_rows": landed, "bronze_rows": 0,
-                                 "quarantined_rows": landed, "error": str(extract)})
+                failures.append(
+                    {
+                        "source": source.name,
+                        "stage": "read",
+                        "source_file": path.name,
+                        "file_hash": digest,
+                        "row_number": None,
+                        "reason": f"file could not be ingested: {extract}",
+                        "record": _preview(path),
+                        "ingested_at": now,
+                    }
+                )
+                result.files_failed.append({"file": path.name, "sha256": digest, "rows": landed, "error": str(extract)})
+                log_rows.append(
+                    {
+                        **entry,
+                        "status": "failed",
+                        "landed_rows": landed,
+                        "bronze_rows": 0,
+                        "quarantined_rows": landed,
+                        "error": str(extract),
+                    }
+                )
                 continue
             frame = _with_lineage(source, extract.frame, path, digest, now)
             frames.append(frame)
@@ -138,19 +192,29 @@ def load_bronze(source: Source, landing: Path, table_path: Path, log=print, *, q
                 result.new_columns[path.name] = sorted(extract.extra_columns)
             for note in extract.notes:
                 log(f"{source.name}: {note}")
-            result.files_new.append({"file": path.name, "sha256": digest, "rows": frame.height,
-                                     "encoding": extract.encoding})
-            log_rows.append({**entry, "status": "loaded", "landed_rows": frame.height, "bronze_rows": frame.height,
-                             "quarantined_rows": 0, "encoding": extract.encoding,
-                             "new_columns": ",".join(sorted(extract.extra_columns)) or None})
+            result.files_new.append(
+                {"file": path.name, "sha256": digest, "rows": frame.height, "encoding": extract.encoding}
+            )
+            log_rows.append(
+                {
+                    **entry,
+                    "status": "loaded",
+                    "landed_rows": frame.height,
+                    "bronze_rows": frame.height,
+                    "quarantined_rows": 0,
+                    "encoding": extract.encoding,
+                    "new_columns": ",".join(sorted(extract.extra_columns)) or None,
+                }
+            )
             log(f"{source.name}: read {path.name} ({frame.height:,} rows, {extract.encoding})")
     if frames:
         batch = pl.concat(frames, how="diagonal")
         write_deltalake(str(table_path), batch.to_arrow(), mode="append", schema_mode="merge")
         result.rows_written = batch.height
     if failures and quarantine_path is not None:
-        replace_quarantine(quarantine_path, source.name, "read", pl.DataFrame(failures),
-                           file_hashes=[f["file_hash"] for f in failures])
+        replace_quarantine(
+            quarantine_path, source.name, "read", pl.DataFrame(failures), file_hashes=[f["file_hash"] for f in failures]
+        )
     if log_path is not None:
         append_log(log_path, log_rows)
     if DeltaTable.is_deltatable(str(table_path)):

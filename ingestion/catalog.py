@@ -67,9 +67,17 @@ class Source:
 
 def _normalise_encoding(value: str) -> str:
     text = str(value).strip().lower().replace("_", "-")
-    return {"utf8": "utf-8", "utf-8-bom": "utf-8-sig", "utf8-sig": "utf-8-sig", "utf16": "utf-16",
-            "windows-1258": "cp1258", "tcvn": "tcvn3", "tcvn-3": "tcvn3", "abc": "tcvn3",
-            "vni-windows": "vni"}.get(text, text)
+    return {
+        "utf8": "utf-8",
+        "utf-8-bom": "utf-8-sig",
+        "utf8-sig": "utf-8-sig",
+        "utf16": "utf-16",
+        "windows-1258": "cp1258",
+        "tcvn": "tcvn3",
+        "tcvn-3": "tcvn3",
+        "abc": "tcvn3",
+        "vni-windows": "vni",
+    }.get(text, text)
 
 
 def _parse_source(path: Path) -> Source:
@@ -79,7 +87,9 @@ def _parse_source(path: Path) -> Source:
     for spec in raw["columns"]:
         col = Column(**{**spec, "allowed": tuple(spec["allowed"]) if "allowed" in spec else None})
         if col.type not in COLUMN_TYPES:
-            raise ValueError(f"{where}: column {col.name!r} has unknown type {col.type!r} (one of {sorted(COLUMN_TYPES)})")
+            raise ValueError(
+                f"{where}: column {col.name!r} has unknown type {col.type!r} (one of {sorted(COLUMN_TYPES)})"
+            )
         columns.append(col)
     fmt = raw["format"]
     source = Source(

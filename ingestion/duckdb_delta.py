@@ -66,8 +66,11 @@ def last_rewrite(table: DeltaTable) -> int | None:
 
 def rewrite_comment(table: DeltaTable) -> str:
     version = last_rewrite(table)
-    return "Delta table; " + ("rows rewritten, deleted or updated before its retained log" if version is None
-                              else f"rows last rewritten, deleted or updated at version {version}")
+    return "Delta table; " + (
+        "rows rewritten, deleted or updated before its retained log"
+        if version is None
+        else f"rows last rewritten, deleted or updated at version {version}"
+    )
 
 
 def publish_delta(connection, schema: str, name: str, path, storage_options: dict | None = None) -> str:
@@ -95,8 +98,11 @@ def publish_delta(connection, schema: str, name: str, path, storage_options: dic
 
 def _drop_other_kind(connection, schema: str, name: str, keep: str) -> None:
     """`create or replace view` fails over a table of the same name (and the reverse): drop the other kind."""
-    kinds = connection.execute("select table_type from information_schema.tables where table_schema = ? "
-                               "and table_name = ? and table_catalog = current_database()", [schema, name]).fetchall()
+    kinds = connection.execute(
+        "select table_type from information_schema.tables where table_schema = ? "
+        "and table_name = ? and table_catalog = current_database()",
+        [schema, name],
+    ).fetchall()
     for (kind,) in kinds:
         if kind != keep:
             noun = "view" if kind == "VIEW" else "table"

@@ -92,7 +92,9 @@ def decode(data: bytes, encoding: str) -> str:
             text = codecs.decode(data, encoding)
     except UnicodeDecodeError as exc:
         guess = detect(data)
-        raise DecodeError(f"not valid {encoding} at byte {exc.start} ({exc.reason}); the bytes look like {guess}") from exc
+        raise DecodeError(
+            f"not valid {encoding} at byte {exc.start} ({exc.reason}); the bytes look like {guess}"
+        ) from exc
     return unicodedata.normalize("NFC", text.lstrip("\ufeff"))
 
 

@@ -174,8 +174,7 @@ def read_extract(source: Source, path: Path) -> Extract:
         raise ExtractError(f"{path.name}: cannot be read as {source.format} ({exc})") from exc
     except Exception as exc:  # the parser's own message says what is wrong; we add which file
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExtractError(f"{path.name}: cannot be read as {source.format} "
-                           f"({type(exc).__name__}: {message})") from exc
+        raise ExtractError(f"{path.name}: cannot be read as {source.format} ({type(exc).__name__}: {message})") from exc
     renames, extras = match_headers(source, raw.columns)
     missing = [c for c in source.columns if c.name not in renames.values()]
     missing_required = [c for c in missing if c.required]
@@ -198,8 +197,10 @@ def read_extract(source: Source, path: Path) -> Extract:
     if missing:
         notes.append(f"{path.name}: optional column(s) {', '.join(c.header for c in missing)} absent, left empty")
     if extra_names:
-        notes.append(f"{path.name}: undeclared column(s) {', '.join(f'{h!r} → {n}' for h, n in extra_names.items())}"
-                     f" kept in bronze (schema evolution)")
+        notes.append(
+            f"{path.name}: undeclared column(s) {', '.join(f'{h!r} → {n}' for h, n in extra_names.items())}"
+            f" kept in bronze (schema evolution)"
+        )
     ordered = [*source.column_names, *extra_names.values()]
     return Extract(
         frame=frame.select(pl.col(c).cast(pl.String) for c in ordered),

@@ -13,18 +13,18 @@ from deltalake import DeltaTable, write_deltalake
 
 LOG_SCHEMA = {
     "source": pl.String,
-    "stage": pl.String,             # bronze | silver
+    "stage": pl.String,  # bronze | silver
     "file": pl.String,
     "file_hash": pl.String,
     "file_date": pl.Date,
-    "status": pl.String,            # loaded | failed
+    "status": pl.String,  # loaded | failed
     "landed_rows": pl.Int64,
     "bronze_rows": pl.Int64,
     "silver_rows": pl.Int64,
     "quarantined_rows": pl.Int64,
     "superseded_rows": pl.Int64,
     "encoding": pl.String,
-    "new_columns": pl.String,       # undeclared columns found (schema drift), comma-separated
+    "new_columns": pl.String,  # undeclared columns found (schema drift), comma-separated
     "error": pl.String,
     "ingested_at": pl.Datetime("us", "UTC"),
 }

@@ -43,18 +43,19 @@ class Lake:
     storage_options: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_settings(cls, root: str | Path, uri: str = "", credentials: dict[str, str] | None = None) -> "Lake":
+    def from_settings(cls, root: str | Path, uri: str = "", credentials: dict[str, str] | None = None) -> Lake:
         """A lake at `root` (relative: to the working directory), its Delta tables under `uri` when given, opened
         with `credentials` (environment-variable names → values, as in STORAGE_ENV)."""
         uri = uri.rstrip("/") or None
         return cls(Path(root).resolve(), uri, storage_options_from_env(credentials or {}) if uri else {})
 
     @classmethod
-    def from_env(cls) -> "Lake":
+    def from_env(cls) -> Lake:
         """For scripts and tests (Dagster uses `LakeResource`): `TN_LAKE_DIR` overrides the embedded default `lake/`;
         `TN_LAKE_URI` puts the Delta tables on S3."""
-        return cls.from_settings(os.environ.get("TN_LAKE_DIR", DEFAULT_ROOT), os.environ.get("TN_LAKE_URI", ""),
-                                 os.environ)
+        return cls.from_settings(
+            os.environ.get("TN_LAKE_DIR", DEFAULT_ROOT), os.environ.get("TN_LAKE_URI", ""), os.environ
+        )
 
     @property
     def is_remote(self) -> bool:

@@ -23,8 +23,9 @@ def _sql_list(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
-def replace_quarantine(table_path: Path, source: str, stage: str, rows: pl.DataFrame,
-                       file_hashes: list[str] | None = None) -> None:
+def replace_quarantine(
+    table_path: Path, source: str, stage: str, rows: pl.DataFrame, file_hashes: list[str] | None = None
+) -> None:
     """Replace this source's quarantined rows of `stage` (only those of `file_hashes` when given) with `rows`.
 
     Replacing instead of appending makes a re-run after a crash write each quarantined row once.
@@ -48,13 +49,23 @@ def _add_stage_column(table_path: Path) -> None:
     if "stage" in existing.collect_schema().names():
         return
     upgraded = existing.collect().with_columns(stage=pl.lit("contract"))
-    write_deltalake(str(table_path), upgraded.select(list(QUARANTINE_SCHEMA)).to_arrow(), mode="overwrite",
-                    schema_mode="overwrite", partition_by=["source"])
+    write_deltalake(
+        str(table_path),
+        upgraded.select(list(QUARANTINE_SCHEMA)).to_arrow(),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=["source"],
+    )
 
 
 def quarantined_counts(table_path: Path, source: str) -> pl.DataFrame:
     """Rows per (stage, file_hash) of one source."""
     if not DeltaTable.is_deltatable(str(table_path)):
         return pl.DataFrame(schema={"stage": pl.String, "file_hash": pl.String, "rows": pl.UInt32})
-    return (pl.scan_delta(str(table_path)).filter(pl.col("source") == source)
-            .group_by("stage", "file_hash").agg(rows=pl.len()).collect())
+    return (
+        pl.scan_delta(str(table_path))
+        .filter(pl.col("source") == source)
+        .group_by("stage", "file_hash")
+        .agg(rows=pl.len())
+        .collect()
+    )

@@ -49,8 +49,28 @@ UNKNOWN_COMMUNE = "99999"
 OLD_CODE_SHARE = 0.05
 XLSX_MAX_ROWS = 500_000
 
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Dương", "Ngô", "Hà", "Ma", "Nông",
-            "Triệu", "Lường", "Lý", "Đàm", "Mai", "Chu"]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Vũ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Dương",
+    "Ngô",
+    "Hà",
+    "Ma",
+    "Nông",
+    "Triệu",
+    "Lường",
+    "Lý",
+    "Đàm",
+    "Mai",
+    "Chu",
+]
 MIDDLE_MALE = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Xuân", "Tiến", "Công"]
 MIDDLE_FEMALE = ["Thị", "Thu", "Ngọc", "Thanh", "Hồng", "Phương", "Mai", "Kim"]
 GIVEN_MALE = ["Hùng", "Dũng", "Tuấn", "Sơn", "Long", "Thắng", "Cường", "Hải", "Khánh", "Quý", "Trường", "Định"]
@@ -71,19 +91,26 @@ def _cccd(rng: np.random.Generator, n: int, birth_year: np.ndarray, female: np.n
     century = np.where(birth_year >= 2000, 2, 0) + female.astype(int)
     serial = rng.integers(0, 1_000_000, size=n)
     yy = birth_year % 100
-    return np.char.add(np.char.add(province, century.astype(str)),
-                       np.char.add(np.char.zfill(yy.astype(str), 2), np.char.zfill(serial.astype(str), 6)))
+    return np.char.add(
+        np.char.add(province, century.astype(str)),
+        np.char.add(np.char.zfill(yy.astype(str), 2), np.char.zfill(serial.astype(str), 6)),
+    )
 
 
 def _communes(rng: np.random.Generator, n: int, old_share: float = OLD_CODE_SHARE) -> np.ndarray:
     """Current Thái Nguyên commune codes, with a share of pre-2025 codes of old Thái Nguyên (19) and Bắc Kạn (06):
     some departments still use the codes from before the July 2025 reform."""
     current = reference.thai_nguyen_communes()["commune_code"].to_numpy()
-    old = (reference.pre2025_units().filter(pl.col("province_code").is_in([reference.THAI_NGUYEN,
-                                                                             reference.BAC_KAN_PRE2025]))
-           ["commune_code"].to_numpy())
-    return np.where(rng.random(n) < old_share, old[rng.integers(0, len(old), size=n)],
-                    current[rng.integers(0, len(current), size=n)])
+    old = (
+        reference.pre2025_units()
+        .filter(pl.col("province_code").is_in([reference.THAI_NGUYEN, reference.BAC_KAN_PRE2025]))["commune_code"]
+        .to_numpy()
+    )
+    return np.where(
+        rng.random(n) < old_share,
+        old[rng.integers(0, len(old), size=n)],
+        current[rng.integers(0, len(current), size=n)],
+    )
 
 
 def _pick(rng: np.random.Generator, values: list[str], n: int) -> np.ndarray:
@@ -101,19 +128,22 @@ def make_citizens(rng: np.random.Generator, n: int) -> pl.DataFrame:
     )
     prefix = rng.choice(np.array(["03", "05", "07", "08", "09"]), size=n)
     # many citizens have no phone on record
-    phone = _nullify(np.char.add(prefix, np.char.zfill(rng.integers(0, 100_000_000, size=n).astype(str), 8)),
-                     rng.random(n) < 0.15)
+    phone = _nullify(
+        np.char.add(prefix, np.char.zfill(rng.integers(0, 100_000_000, size=n).astype(str), 8)), rng.random(n) < 0.15
+    )
     dob = pl.DataFrame({"y": birth_year, "d": birth_days}).select(
         dob=(pl.date(pl.col("y"), 1, 1) + pl.duration(days=pl.col("d"))).dt.strftime("%d/%m/%Y")
     )["dob"]
-    df = pl.DataFrame({
-        "cccd": _cccd(rng, n, birth_year, female),
-        "full_name": names.astype(str),
-        "date_of_birth": dob,
-        "sex": np.where(female, "Nữ", "Nam"),
-        "commune_code": _communes(rng, n),
-        "phone": phone,
-    })
+    df = pl.DataFrame(
+        {
+            "cccd": _cccd(rng, n, birth_year, female),
+            "full_name": names.astype(str),
+            "date_of_birth": dob,
+            "sex": np.where(female, "Nữ", "Nam"),
+            "commune_code": _communes(rng, n),
+            "phone": phone,
+        }
+    )
     return df.unique("cccd", keep="first", maintain_order=True)
 
 
@@ -130,18 +160,31 @@ def make_dossiers(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, e
     status = np.where(roll < 0.03, STATUS_CANCELLED, STATUS_RESOLVED).astype(object)
     status[returned > DAYS_COVERED - 1] = STATUS_IN_PROGRESS  # not finished by the extract date
     agency = np.asarray(AGENCIES)[rng.integers(0, len(AGENCIES), size=n)]
-    frame = pl.DataFrame({
-        "agency_code": agency, "received": received, "due": received + sla, "returned": returned,
-        "procedure_code": procedure, "status": status, "seq": np.arange(n),
-        "commune_code": _communes(rng, n),
-        # Most applicants are in the province's registry; some live elsewhere (real CCCDs all the same).
-        "applicant_cccd": np.where(rng.random(n) >= OUTSIDER_SHARE, citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
-                                   _cccd(rng, n, rng.integers(1950, 2005, n), rng.random(n) < 0.5)),
-    })
+    frame = pl.DataFrame(
+        {
+            "agency_code": agency,
+            "received": received,
+            "due": received + sla,
+            "returned": returned,
+            "procedure_code": procedure,
+            "status": status,
+            "seq": np.arange(n),
+            "commune_code": _communes(rng, n),
+            # Most applicants are in the province's registry; some live elsewhere (real CCCDs all the same).
+            "applicant_cccd": np.where(
+                rng.random(n) >= OUTSIDER_SHARE,
+                citizens_cccd[rng.integers(0, len(citizens_cccd), size=n)],
+                _cccd(rng, n, rng.integers(1950, 2005, n), rng.random(n) < 0.5),
+            ),
+        }
+    )
     day = lambda col: (pl.lit(start) + pl.duration(days=pl.col(col))).dt.strftime("%d/%m/%Y")  # noqa: E731
     return frame.select(
-        dossier_id=pl.col("agency_code") + "-" + (pl.lit(start) + pl.duration(days=pl.col("received"))).dt.strftime("%y%m%d")
-        + "-" + pl.col("seq").cast(pl.String).str.zfill(7),
+        dossier_id=pl.col("agency_code")
+        + "-"
+        + (pl.lit(start) + pl.duration(days=pl.col("received"))).dt.strftime("%y%m%d")
+        + "-"
+        + pl.col("seq").cast(pl.String).str.zfill(7),
         procedure_code="procedure_code",
         agency_code="agency_code",
         commune_code="commune_code",
@@ -162,16 +205,18 @@ def _spoil(rng: np.random.Generator, df: pl.DataFrame, spoilers: dict[str, objec
     exprs = []
     for i, (column, value) in enumerate(spoilers.items()):
         hit = pl.Series(bad & (kind == i))
-        exprs.append(pl.when(hit).then(pl.lit(value, dtype=pl.String)).otherwise(pl.col(column).cast(pl.String))
-                     .alias(column))
+        exprs.append(
+            pl.when(hit).then(pl.lit(value, dtype=pl.String)).otherwise(pl.col(column).cast(pl.String)).alias(column)
+        )
     return df.with_columns(exprs)
 
 
 def _nfd_some(rng: np.random.Generator, df: pl.DataFrame, column: str, share: float = 0.05) -> pl.DataFrame:
     """Decompose a few values (NFD), as some legacy systems export: the pipeline must normalise to NFC."""
     hit = pl.Series(rng.random(df.height) < share)
-    return df.with_columns(pl.when(hit).then(pl.col(column).str.normalize("NFD")).otherwise(pl.col(column))
-                           .alias(column))
+    return df.with_columns(
+        pl.when(hit).then(pl.col(column).str.normalize("NFD")).otherwise(pl.col(column)).alias(column)
+    )
 
 
 def _days(start: date, offsets, fmt: str = "%d/%m/%Y") -> pl.Expr:
@@ -184,7 +229,7 @@ def _nullify(values: np.ndarray, missing: np.ndarray) -> pl.Series:
 
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
-    return np.char.zfill(rng.integers(0, 10 ** width, size=n).astype(str), width)
+    return np.char.zfill(rng.integers(0, 10**width, size=n).astype(str), width)
 
 
 def _vi_number(values: pl.Expr, decimals: int = 0) -> pl.Expr:
@@ -193,7 +238,7 @@ def _vi_number(values: pl.Expr, decimals: int = 0) -> pl.Expr:
     grouped = whole.str.reverse().str.replace_all(r"(\d{3})", "$1.").str.reverse().str.strip_chars_start(".")
     if not decimals:
         return grouped
-    frac = ((values - values.floor()) * 10 ** decimals).round(0).cast(pl.Int64).cast(pl.String).str.zfill(decimals)
+    frac = ((values - values.floor()) * 10**decimals).round(0).cast(pl.Int64).cast(pl.String).str.zfill(decimals)
     return grouped + "," + frac
 
 
@@ -224,11 +269,30 @@ def _join_digits(digits: np.ndarray) -> np.ndarray:
     return np.char.zfill(number.astype(str), digits.shape[1])
 
 
-COMPANY_WORDS = ["Chè Tân Cương", "Khoáng sản Núi Pháo", "Xây dựng Gia Sàng", "Thương mại Đồng Hỷ", "Vận tải Phổ Yên",
-                 "Nông sản Bắc Kạn", "Dược liệu Ba Bể", "Điện tử Yên Bình", "Du lịch Hồ Núi Cốc", "Gạch ngói Phú Bình",
-                 "May mặc Sông Công", "Cơ khí Gang Thép", "Thực phẩm Định Hóa", "Gỗ rừng Chợ Đồn", "Tin học Hoàng Văn Thụ"]
-LEGAL_FORMS = ["Công ty TNHH một thành viên", "Công ty TNHH hai thành viên trở lên", "Công ty cổ phần",
-               "Doanh nghiệp tư nhân", "Hợp tác xã"]
+COMPANY_WORDS = [
+    "Chè Tân Cương",
+    "Khoáng sản Núi Pháo",
+    "Xây dựng Gia Sàng",
+    "Thương mại Đồng Hỷ",
+    "Vận tải Phổ Yên",
+    "Nông sản Bắc Kạn",
+    "Dược liệu Ba Bể",
+    "Điện tử Yên Bình",
+    "Du lịch Hồ Núi Cốc",
+    "Gạch ngói Phú Bình",
+    "May mặc Sông Công",
+    "Cơ khí Gang Thép",
+    "Thực phẩm Định Hóa",
+    "Gỗ rừng Chợ Đồn",
+    "Tin học Hoàng Văn Thụ",
+]
+LEGAL_FORMS = [
+    "Công ty TNHH một thành viên",
+    "Công ty TNHH hai thành viên trở lên",
+    "Công ty cổ phần",
+    "Doanh nghiệp tư nhân",
+    "Hợp tác xã",
+]
 INDUSTRIES = ["0127", "0710", "1079", "1410", "2410", "2610", "4100", "4520", "4933", "5510", "6201", "4663"]
 ENTERPRISE_STATUS = ["Đang hoạt động", "Tạm ngừng kinh doanh", "Đã giải thể"]
 
@@ -242,19 +306,24 @@ def make_enterprises(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray
     name = form + " " + _pick(rng, COMPANY_WORDS, n) + " " + np.char.zfill(rng.integers(1, 999, n).astype(str), 3)
     start = date(1995, 1, 1)
     frame = pl.DataFrame({"d": rng.integers(0, (end - start).days, n), "u": rng.integers(0, 86_400 * 30, n)})
-    return pl.DataFrame({
-        "tax_code": tax,
-        "enterprise_name": name.astype(str),
-        "legal_form": form.astype(str),
-        "industry_code": _pick(rng, INDUSTRIES, n).astype(str),
-        "registered_date": frame.select(_days(start, pl.col("d"), "%Y-%m-%d")).to_series(),
-        "status": rng.choice(ENTERPRISE_STATUS, n, p=[0.86, 0.08, 0.06]),
-        "commune_code": _communes(rng, n),
-        "charter_capital_vnd": (rng.lognormal(21, 1.2, n) // 1_000_000 * 1_000_000),
-        "legal_rep_cccd": citizens_cccd[rng.integers(0, len(citizens_cccd), n)],
-        "updated_at": frame.select((pl.lit(datetime(end.year, end.month, end.day)) - pl.duration(seconds=pl.col("u")))
-                                   .dt.strftime("%Y-%m-%dT%H:%M:%S+07:00")).to_series(),
-    })
+    return pl.DataFrame(
+        {
+            "tax_code": tax,
+            "enterprise_name": name.astype(str),
+            "legal_form": form.astype(str),
+            "industry_code": _pick(rng, INDUSTRIES, n).astype(str),
+            "registered_date": frame.select(_days(start, pl.col("d"), "%Y-%m-%d")).to_series(),
+            "status": rng.choice(ENTERPRISE_STATUS, n, p=[0.86, 0.08, 0.06]),
+            "commune_code": _communes(rng, n),
+            "charter_capital_vnd": (rng.lognormal(21, 1.2, n) // 1_000_000 * 1_000_000),
+            "legal_rep_cccd": citizens_cccd[rng.integers(0, len(citizens_cccd), n)],
+            "updated_at": frame.select(
+                (pl.lit(datetime(end.year, end.month, end.day)) - pl.duration(seconds=pl.col("u"))).dt.strftime(
+                    "%Y-%m-%dT%H:%M:%S+07:00"
+                )
+            ).to_series(),
+        }
+    )
 
 
 FACILITY_TYPES = {"Bệnh viện tỉnh": 0.03, "Trung tâm y tế": 0.12, "Trạm y tế xã": 0.7, "Phòng khám tư nhân": 0.15}
@@ -265,43 +334,59 @@ def make_health_facilities(rng: np.random.Generator) -> pl.DataFrame:
     n = communes.height * 2
     kind = rng.choice(list(FACILITY_TYPES), n, p=list(FACILITY_TYPES.values()))
     commune = communes.sample(n, with_replacement=True, seed=int(rng.integers(1 << 30)))
-    prefix = {"Bệnh viện tỉnh": "Bệnh viện Đa khoa", "Trung tâm y tế": "Trung tâm Y tế",
-              "Trạm y tế xã": "Trạm Y tế", "Phòng khám tư nhân": "Phòng khám Đa khoa"}
-    beds = np.where(kind == "Bệnh viện tỉnh", rng.integers(200, 1200, n),
-                    np.where(kind == "Trung tâm y tế", rng.integers(50, 300, n), rng.integers(0, 12, n)))
-    return pl.DataFrame({
-        "facility_code": np.char.add("19", np.char.zfill(np.arange(1, n + 1).astype(str), 3)),
-        "facility_name": [f"{prefix[k]} {c}" for k, c in zip(kind, commune["commune_name"])],
-        "facility_type": kind,
-        "commune_code": commune["commune_code"].to_numpy(),
-        "beds": beds.astype(str),
-    })
+    prefix = {
+        "Bệnh viện tỉnh": "Bệnh viện Đa khoa",
+        "Trung tâm y tế": "Trung tâm Y tế",
+        "Trạm y tế xã": "Trạm Y tế",
+        "Phòng khám tư nhân": "Phòng khám Đa khoa",
+    }
+    beds = np.where(
+        kind == "Bệnh viện tỉnh",
+        rng.integers(200, 1200, n),
+        np.where(kind == "Trung tâm y tế", rng.integers(50, 300, n), rng.integers(0, 12, n)),
+    )
+    return pl.DataFrame(
+        {
+            "facility_code": np.char.add("19", np.char.zfill(np.arange(1, n + 1).astype(str), 3)),
+            "facility_name": [f"{prefix[k]} {c}" for k, c in zip(kind, commune["commune_name"])],
+            "facility_type": kind,
+            "commune_code": commune["commune_code"].to_numpy(),
+            "beds": beds.astype(str),
+        }
+    )
 
 
 ICD10 = ["J06.9", "I10", "E11", "K29.7", "M54.5", "J18.9", "A09", "R50.9", "N39.0", "Z00.0", "J45", "B34.9"]
 
 
-def make_health_visits(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, facilities: np.ndarray,
-                       end: date) -> pl.DataFrame:
+def make_health_visits(
+    rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, facilities: np.ndarray, end: date
+) -> pl.DataFrame:
     start = end - timedelta(days=DAYS_COVERED - 1)
     day = rng.integers(0, DAYS_COVERED, n)
     # Patients from outside the registry (other provinces, visitors) still hold real CCCDs.
     outsiders = _cccd(rng, n, rng.integers(1940, 2020, n), rng.random(n) < 0.5)
-    patient = np.where(rng.random(n) >= OUTSIDER_SHARE, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], outsiders)
+    patient = np.where(
+        rng.random(n) >= OUTSIDER_SHARE, citizens_cccd[rng.integers(0, len(citizens_cccd), n)], outsiders
+    )
     serial = (start - date(1899, 12, 30)).days + day
-    frame = pl.DataFrame({"day": day, "serial": serial, "cost": rng.lognormal(12.5, 1.1, n).round(-3),
-                          "excel": rng.random(n) < 0.3})
-    return pl.DataFrame({
-        "visit_id": np.char.add("KCB", np.char.zfill(np.arange(n).astype(str), 9)),
-        "facility_code": facilities[rng.integers(0, len(facilities), n)],
-        "patient_cccd": patient,
-        # Excel's "Unicode Text" export writes some dates as serial numbers
-        "visit_date": frame.select(pl.when(pl.col("excel")).then(pl.col("serial").cast(pl.String))
-                                   .otherwise(_days(start, pl.col("day")))).to_series(),
-        "icd10_code": _pick(rng, ICD10, n).astype(str),
-        "insured": np.where(rng.random(n) < 0.9, "Có", "Không"),
-        "cost_vnd": frame.select(_vi_number(pl.col("cost"))).to_series(),
-    })
+    frame = pl.DataFrame(
+        {"day": day, "serial": serial, "cost": rng.lognormal(12.5, 1.1, n).round(-3), "excel": rng.random(n) < 0.3}
+    )
+    return pl.DataFrame(
+        {
+            "visit_id": np.char.add("KCB", np.char.zfill(np.arange(n).astype(str), 9)),
+            "facility_code": facilities[rng.integers(0, len(facilities), n)],
+            "patient_cccd": patient,
+            # Excel's "Unicode Text" export writes some dates as serial numbers
+            "visit_date": frame.select(
+                pl.when(pl.col("excel")).then(pl.col("serial").cast(pl.String)).otherwise(_days(start, pl.col("day")))
+            ).to_series(),
+            "icd10_code": _pick(rng, ICD10, n).astype(str),
+            "insured": np.where(rng.random(n) < 0.9, "Có", "Không"),
+            "cost_vnd": frame.select(_vi_number(pl.col("cost"))).to_series(),
+        }
+    )
 
 
 LEVELS = {"Mầm non": "Trường Mầm non", "Tiểu học": "Trường Tiểu học", "THCS": "Trường THCS", "THPT": "Trường THPT"}
@@ -313,16 +398,22 @@ def make_schools(rng: np.random.Generator) -> pl.DataFrame:
     for level, prefix in LEVELS.items():
         count = communes.height if level != "THPT" else communes.height // 3
         picked = communes.sample(count, seed=int(rng.integers(1 << 30)))
-        rows.append(pl.DataFrame({
-            "level": [level] * count,
-            "school_name": [f"{prefix} {c}" for c in picked["commune_name"]],
-            "commune_code": picked["commune_code"],
-        }))
+        rows.append(
+            pl.DataFrame(
+                {
+                    "level": [level] * count,
+                    "school_name": [f"{prefix} {c}" for c in picked["commune_name"]],
+                    "commune_code": picked["commune_code"],
+                }
+            )
+        )
     frame = pl.concat(rows)
     n = frame.height
     return frame.select(
         school_code=pl.Series(np.char.add("TN", np.char.zfill(np.arange(1, n + 1).astype(str), 4))),
-        school_name="school_name", level="level", commune_code="commune_code",
+        school_name="school_name",
+        level="level",
+        commune_code="commune_code",
         ownership=pl.Series(np.where(rng.random(n) < 0.92, "Công lập", "Tư thục")),
     )
 
@@ -338,49 +429,78 @@ def make_students(rng: np.random.Generator, n: int, citizens_cccd: np.ndarray, s
     year = np.where(rng.random(n) < 0.5, 2025, 2024)
     cccd = _nullify(citizens_cccd[rng.integers(0, len(citizens_cccd), n)], rng.random(n) >= 0.85)
     frame = pl.DataFrame({"y": year, "d": rng.integers(0, 20, n), "left": rng.random(n) < 0.03})
-    return pl.DataFrame({
-        "student_id": np.char.add("HS", np.char.zfill(np.arange(n).astype(str), 8)),
-        "school_year": np.char.add(np.char.add(year.astype(str), "-"), (year + 1).astype(str)),
-        "school_code": school["school_code"],
-        "student_cccd": cccd,
-        "grade": grade.astype(str),
-        "enrolled_date": frame.select((pl.date(pl.col("y"), 8, 25) + pl.duration(days=pl.col("d")))
-                                      .dt.strftime("%d/%m/%Y")).to_series(),
-        "left_date": frame.select(pl.when(pl.col("left")).then(
-            (pl.date(pl.col("y") + 1, 1, 10) + pl.duration(days=pl.col("d"))).dt.strftime("%d/%m/%Y"))).to_series(),
-    })
+    return pl.DataFrame(
+        {
+            "student_id": np.char.add("HS", np.char.zfill(np.arange(n).astype(str), 8)),
+            "school_year": np.char.add(np.char.add(year.astype(str), "-"), (year + 1).astype(str)),
+            "school_code": school["school_code"],
+            "student_cccd": cccd,
+            "grade": grade.astype(str),
+            "enrolled_date": frame.select(
+                (pl.date(pl.col("y"), 8, 25) + pl.duration(days=pl.col("d"))).dt.strftime("%d/%m/%Y")
+            ).to_series(),
+            "left_date": frame.select(
+                pl.when(pl.col("left")).then(
+                    (pl.date(pl.col("y") + 1, 1, 10) + pl.duration(days=pl.col("d"))).dt.strftime("%d/%m/%Y")
+                )
+            ).to_series(),
+        }
+    )
 
 
-def make_social_insurance(rng: np.random.Generator, n: int, citizens: pl.DataFrame, tax_codes: np.ndarray,
-                          end: date) -> pl.DataFrame:
-    person = citizens.sample(n, with_replacement=False, seed=int(rng.integers(1 << 30))) if n <= citizens.height \
+def make_social_insurance(
+    rng: np.random.Generator, n: int, citizens: pl.DataFrame, tax_codes: np.ndarray, end: date
+) -> pl.DataFrame:
+    person = (
+        citizens.sample(n, with_replacement=False, seed=int(rng.integers(1 << 30)))
+        if n <= citizens.height
         else citizens.sample(n, with_replacement=True, seed=int(rng.integers(1 << 30)))
+    )
     start = date(2010, 1, 1)
-    frame = pl.DataFrame({"d": rng.integers(0, (end - start).days, n), "len": rng.integers(30, 3000, n),
-                          "ended": rng.random(n) < 0.2, "salary": rng.lognormal(15.9, 0.4, n).round(-3)})
+    frame = pl.DataFrame(
+        {
+            "d": rng.integers(0, (end - start).days, n),
+            "len": rng.integers(30, 3000, n),
+            "ended": rng.random(n) < 0.2,
+            "salary": rng.lognormal(15.9, 0.4, n).round(-3),
+        }
+    )
     start_day = _days(start, pl.col("d"))
-    return pl.DataFrame({
-        "insurance_number": np.char.add("19", _digits(rng, n, 8)),
-        "citizen_cccd": person["cccd"],
-        "employer_tax_code": _nullify(tax_codes[rng.integers(0, len(tax_codes), n)], rng.random(n) >= 0.85),
-        "commune_code": person["commune_code"],
-        "start_date": frame.select(start_day).to_series(),
-        # A period that has ended ended before the extract was taken.
-        "end_date": frame.select(pl.when(pl.col("ended")).then(
-            _days(start, pl.min_horizontal(pl.col("d") + pl.col("len"), (end - start).days)))).to_series(),
-        "monthly_salary_vnd": frame.select(_vi_number(pl.col("salary"))).to_series(),
-    }).unique("insurance_number", keep="first", maintain_order=True)
+    return pl.DataFrame(
+        {
+            "insurance_number": np.char.add("19", _digits(rng, n, 8)),
+            "citizen_cccd": person["cccd"],
+            "employer_tax_code": _nullify(tax_codes[rng.integers(0, len(tax_codes), n)], rng.random(n) >= 0.85),
+            "commune_code": person["commune_code"],
+            "start_date": frame.select(start_day).to_series(),
+            # A period that has ended ended before the extract was taken.
+            "end_date": frame.select(
+                pl.when(pl.col("ended")).then(
+                    _days(start, pl.min_horizontal(pl.col("d") + pl.col("len"), (end - start).days))
+                )
+            ).to_series(),
+            "monthly_salary_vnd": frame.select(_vi_number(pl.col("salary"))).to_series(),
+        }
+    ).unique("insurance_number", keep="first", maintain_order=True)
 
 
-CROPS = {"Chè": (150, 900, 9.5), "Lúa": (200, 1500, 5.6), "Ngô": (50, 600, 4.8), "Cây ăn quả": (30, 400, 8.0),
-         "Rừng trồng": (300, 3000, 90.0)}
+CROPS = {
+    "Chè": (150, 900, 9.5),
+    "Lúa": (200, 1500, 5.6),
+    "Ngô": (50, 600, 4.8),
+    "Cây ăn quả": (30, 400, 8.0),
+    "Rừng trồng": (300, 3000, 90.0),
+}
 
 
 def make_agriculture(rng: np.random.Generator, end: date) -> pl.DataFrame:
     communes = reference.thai_nguyen_communes()["commune_code"].to_numpy()
     years = np.arange(end.year - 2, end.year + 1)
-    grid = pl.DataFrame({"commune_code": communes}).join(pl.DataFrame({"crop": list(CROPS)}), how="cross") \
+    grid = (
+        pl.DataFrame({"commune_code": communes})
+        .join(pl.DataFrame({"crop": list(CROPS)}), how="cross")
         .join(pl.DataFrame({"season_year": years}), how="cross")
+    )
     n = grid.height
     low = np.array([CROPS[c][0] for c in grid["crop"]])
     high = np.array([CROPS[c][1] for c in grid["crop"]])
@@ -394,12 +514,27 @@ def make_agriculture(rng: np.random.Generator, end: date) -> pl.DataFrame:
     )
 
 
-STATIONS = [("QT-TPTN-01", "Phan Đình Phùng"), ("QT-TPTN-02", "Gia Sàng"), ("QT-SC-01", "Sông Công"),
-            ("QT-PY-01", "Phổ Yên"), ("QT-DH-01", "Định Hóa"), ("QT-BK-01", "Bắc Kạn"), ("QT-BB-01", "Ba Bể"),
-            ("QT-NP-01", "Đại Từ")]
-PARAMETERS = {"PM2.5": ("µg/m³", 35, 15), "PM10": ("µg/m³", 55, 20), "NO2": ("µg/m³", 25, 10),
-              "SO2": ("µg/m³", 12, 5), "CO": ("µg/m³", 900, 300), "O3": ("µg/m³", 60, 20),
-              "pH": ("-", 7.1, 0.4), "COD": ("mg/l", 14, 6), "TSS": ("mg/l", 30, 12)}
+STATIONS = [
+    ("QT-TPTN-01", "Phan Đình Phùng"),
+    ("QT-TPTN-02", "Gia Sàng"),
+    ("QT-SC-01", "Sông Công"),
+    ("QT-PY-01", "Phổ Yên"),
+    ("QT-DH-01", "Định Hóa"),
+    ("QT-BK-01", "Bắc Kạn"),
+    ("QT-BB-01", "Ba Bể"),
+    ("QT-NP-01", "Đại Từ"),
+]
+PARAMETERS = {
+    "PM2.5": ("µg/m³", 35, 15),
+    "PM10": ("µg/m³", 55, 20),
+    "NO2": ("µg/m³", 25, 10),
+    "SO2": ("µg/m³", 12, 5),
+    "CO": ("µg/m³", 900, 300),
+    "O3": ("µg/m³", 60, 20),
+    "pH": ("-", 7.1, 0.4),
+    "COD": ("mg/l", 14, 6),
+    "TSS": ("mg/l", 30, 12),
+}
 
 
 def make_environment(rng: np.random.Generator, n: int, end: date) -> pl.DataFrame:
@@ -417,18 +552,34 @@ def make_environment(rng: np.random.Generator, n: int, end: date) -> pl.DataFram
     spread = np.array([PARAMETERS[p][2] for p in params])[param_i]
     value = np.abs(rng.normal(mean, spread)).round(2)
     first = datetime(end.year, end.month, end.day, 23) - timedelta(hours=int(hours) - 1)
-    return pl.DataFrame({
-        "station_code": stations[station_i], "commune_code": station_commune[station_i],
-        "parameter": params[param_i], "h": hour, "value": value,
-        "unit": np.array([PARAMETERS[p][0] for p in params])[param_i],
-    }).with_columns(
-        measured_at=(pl.lit(first) + pl.duration(hours=pl.col("h"))).dt.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
-        _day=(pl.lit(first) + pl.duration(hours=pl.col("h"))).dt.strftime("%Y-%m-%d"),
-    ).select("station_code", "commune_code", "parameter", "measured_at", "value", "unit", "_day")
+    return (
+        pl.DataFrame(
+            {
+                "station_code": stations[station_i],
+                "commune_code": station_commune[station_i],
+                "parameter": params[param_i],
+                "h": hour,
+                "value": value,
+                "unit": np.array([PARAMETERS[p][0] for p in params])[param_i],
+            }
+        )
+        .with_columns(
+            measured_at=(pl.lit(first) + pl.duration(hours=pl.col("h"))).dt.strftime("%Y-%m-%dT%H:%M:%S+07:00"),
+            _day=(pl.lit(first) + pl.duration(hours=pl.col("h"))).dt.strftime("%Y-%m-%d"),
+        )
+        .select("station_code", "commune_code", "parameter", "measured_at", "value", "unit", "_day")
+    )
 
 
-FEEDBACK_CATEGORIES = ["Môi trường", "Giao thông", "Trật tự đô thị", "An ninh trật tự", "Điện, nước", "Y tế",
-                       "Đất đai, xây dựng"]
+FEEDBACK_CATEGORIES = [
+    "Môi trường",
+    "Giao thông",
+    "Trật tự đô thị",
+    "An ninh trật tự",
+    "Điện, nước",
+    "Y tế",
+    "Đất đai, xây dựng",
+]
 CHANNELS = ["Ứng dụng", "Tổng đài", "Cổng thông tin", "Zalo"]
 FEEDBACK_STATUS = ["Mới", "Đang xử lý", "Đã xử lý", "Từ chối"]
 
@@ -442,18 +593,20 @@ def make_feedback(rng: np.random.Generator, n: int, end: date) -> pl.DataFrame:
     phone = _nullify(np.char.add(rng.choice(["03", "09", "08"], n), _digits(rng, n, 8)), rng.random(n) < 0.4)
     frame = pl.DataFrame({"s": submitted, "t": took, "done": status == "Đã xử lý"})
     at = lambda secs: (pl.lit(start) + pl.duration(seconds=secs)).dt.strftime(fmt)  # noqa: E731
-    return pl.DataFrame({
-        "report_id": np.char.add("PA", np.char.zfill(np.arange(n).astype(str), 7)),
-        "category": _pick(rng, FEEDBACK_CATEGORIES, n).astype(str),
-        "channel": rng.choice(CHANNELS, n, p=[0.55, 0.2, 0.1, 0.15]),
-        "commune_code": _communes(rng, n, old_share=0.0),
-        "submitted_at": frame.select(at(pl.col("s"))).to_series(),
-        "due_at": frame.select(at(pl.col("s") + 5 * 86_400)).to_series(),
-        "resolved_at": frame.select(pl.when(pl.col("done")).then(at(pl.col("s") + pl.col("t")))).to_series(),
-        "status": status,
-        "handling_agency_code": _pick(rng, AGENCIES, n).astype(str),
-        "reporter_phone": phone,
-    })
+    return pl.DataFrame(
+        {
+            "report_id": np.char.add("PA", np.char.zfill(np.arange(n).astype(str), 7)),
+            "category": _pick(rng, FEEDBACK_CATEGORIES, n).astype(str),
+            "channel": rng.choice(CHANNELS, n, p=[0.55, 0.2, 0.1, 0.15]),
+            "commune_code": _communes(rng, n, old_share=0.0),
+            "submitted_at": frame.select(at(pl.col("s"))).to_series(),
+            "due_at": frame.select(at(pl.col("s") + 5 * 86_400)).to_series(),
+            "resolved_at": frame.select(pl.when(pl.col("done")).then(at(pl.col("s") + pl.col("t")))).to_series(),
+            "status": status,
+            "handling_agency_code": _pick(rng, AGENCIES, n).astype(str),
+            "reporter_phone": phone,
+        }
+    )
 
 
 TOURISM_SITES = [
@@ -477,19 +630,22 @@ def make_tourism(rng: np.random.Generator) -> pl.DataFrame:
     by_name = dict(zip(units["commune_name"], units["commune_code"]))
     codes = units["commune_code"].to_numpy()
     n = len(TOURISM_SITES)
-    return pl.DataFrame({
-        "site_code": [f"DL{i:03d}" for i in range(1, n + 1)],
-        "site_name": [s[0] for s in TOURISM_SITES],
-        "site_type": [s[1] for s in TOURISM_SITES],
-        "ranking": [s[2] for s in TOURISM_SITES],
-        "commune_code": [by_name.get(s[3], codes[i % len(codes)]) for i, s in enumerate(TOURISM_SITES)],
-        "visitors_last_year": rng.integers(5_000, 900_000, n),
-    })
+    return pl.DataFrame(
+        {
+            "site_code": [f"DL{i:03d}" for i in range(1, n + 1)],
+            "site_name": [s[0] for s in TOURISM_SITES],
+            "site_type": [s[1] for s in TOURISM_SITES],
+            "ranking": [s[2] for s in TOURISM_SITES],
+            "commune_code": [by_name.get(s[3], codes[i % len(codes)]) for i, s in enumerate(TOURISM_SITES)],
+            "visitors_last_year": rng.integers(5_000, 900_000, n),
+        }
+    )
 
 
 def make_admin_units() -> pl.DataFrame:
-    return reference.thai_nguyen_communes().select("province_code", "province_name", "commune_code",
-                                                   "commune_name", "commune_type")
+    return reference.thai_nguyen_communes().select(
+        "province_code", "province_name", "commune_code", "commune_name", "commune_type"
+    )
 
 
 def _write_text(frame: pl.DataFrame, path: Path, encoding: str, separator: str = ",") -> None:
@@ -544,14 +700,18 @@ def generate(out: Path, scale: str = "small", seed: int = 19, end: date = DEFAUL
     admin = make_admin_units()
 
     citizens = _spoil(rng, citizens, {"cccd": "12345678X", "date_of_birth": None, "commune_code": UNKNOWN_COMMUNE})
-    dossiers = _spoil(rng, dossiers, {"applicant_cccd": "01923", "received_date": None, "commune_code": UNKNOWN_COMMUNE})
+    dossiers = _spoil(
+        rng, dossiers, {"applicant_cccd": "01923", "received_date": None, "commune_code": UNKNOWN_COMMUNE}
+    )
     dossiers = _nfd_some(rng, dossiers, "status")
-    enterprises = _spoil(rng, enterprises, {"tax_code": "46000", "registered_date": "31/02/2020",
-                                            "commune_code": UNKNOWN_COMMUNE})
+    enterprises = _spoil(
+        rng, enterprises, {"tax_code": "46000", "registered_date": "31/02/2020", "commune_code": UNKNOWN_COMMUNE}
+    )
     visits = _spoil(rng, visits, {"patient_cccd": "0191234", "visit_date": "32/13/2026", "insured": "không rõ"})
     students = _spoil(rng, students, {"grade": "lớp 5", "enrolled_date": None, "student_cccd": "12"})
-    insurance = _spoil(rng, insurance, {"insurance_number": "19ABC", "start_date": "00/00/0000",
-                                        "commune_code": UNKNOWN_COMMUNE})
+    insurance = _spoil(
+        rng, insurance, {"insurance_number": "19ABC", "start_date": "00/00/0000", "commune_code": UNKNOWN_COMMUNE}
+    )
     crops = _spoil(rng, crops, {"area_ha": "không có", "crop": "Sắn"})
     readings = _spoil(rng, readings, {"value": "NaN?", "measured_at": "hôm qua"})
     feedback = _spoil(rng, feedback, {"submitted_at": None, "status": "Chờ"})

@@ -10,7 +10,7 @@ silver schema no longer matches) or a lake without a log rebuilds silver from br
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -22,8 +22,16 @@ from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
-DATETIME_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
-                    "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+DATETIME_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+)
 LOCAL_TZ = "Asia/Ho_Chi_Minh"  # datetimes are stored as naive local (UTC+7) time; offsets are converted
 EXCEL_EPOCH = pl.date(1899, 12, 30)
 TRUE_WORDS = ["true", "1", "có", "co", "x", "yes", "y", "c", "đúng"]
@@ -32,8 +40,14 @@ FALSE_WORDS = ["false", "0", "không", "khong", "no", "n", "k", "sai"]
 # not merely some bad rows.
 TYPE_CHANGE_SHARE = 0.5
 TYPE_CHANGE_MIN_VALUES = 5
-DELTA_TYPES = {"string": pl.String, "date": pl.Date, "datetime": pl.Datetime("us"), "integer": pl.Int64,
-               "float": pl.Float64, "boolean": pl.Boolean}
+DELTA_TYPES = {
+    "string": pl.String,
+    "date": pl.Date,
+    "datetime": pl.Datetime("us"),
+    "integer": pl.Int64,
+    "float": pl.Float64,
+    "boolean": pl.Boolean,
+}
 SILVER_LINEAGE = ["_source_file", "_row_number", "_ingested_at"]
 
 
@@ -62,8 +76,12 @@ def _clean(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     """`_clean_text` on every column; NFC only where a column holds non-ASCII text (ASCII is NFC already, and
     normalising is the costliest step of silver on codes, ids and dates)."""
     non_ascii = frame.select(pl.col(c).str.contains(r"[^\x00-\x7F]").any() for c in columns).row(0)
-    return frame.with_columns(_few_values_cleaned(frame.get_column(c)) if flag and _few_values(frame.get_column(c))
-                              else _clean_text(c, normalise=bool(flag)) for c, flag in zip(columns, non_ascii))
+    return frame.with_columns(
+        _few_values_cleaned(frame.get_column(c))
+        if flag and _few_values(frame.get_column(c))
+        else _clean_text(c, normalise=bool(flag))
+        for c, flag in zip(columns, non_ascii)
+    )
 
 
 def _few_values(values: pl.Series) -> bool:
@@ -82,11 +100,13 @@ def _number(raw: pl.Expr, number_format: str) -> pl.Expr:
     """Text → Float64. `vi`: '1.234,5' and '1.234' (dots group thousands); plain '1234.5' still reads."""
     text = raw.str.replace_all(r"[\s\u00a0]", "")
     if number_format == "vi":
-        text = (pl.when(text.str.contains(","))
-                .then(text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True))
-                .when(text.str.contains(r"^[-+]?\d{1,3}(\.\d{3})+$"))
-                .then(text.str.replace_all(r"\.", ""))
-                .otherwise(text))
+        text = (
+            pl.when(text.str.contains(","))
+            .then(text.str.replace_all(r"\.", "").str.replace(",", ".", literal=True))
+            .when(text.str.contains(r"^[-+]?\d{1,3}(\.\d{3})+$"))
+            .then(text.str.replace_all(r"\.", ""))
+            .otherwise(text)
+        )
     return text.cast(pl.Float64, strict=False)
 
 
@@ -94,18 +114,22 @@ def _datetime(raw: pl.Expr) -> pl.Expr:
     naive = [raw.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in DATETIME_FORMATS]
     with_offset = [
         raw.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
-        .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
+        .dt.convert_time_zone(LOCAL_TZ)
+        .dt.replace_time_zone(None)
         for fmt in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%z")
     ]
     utc = [  # 'Z' suffix: UTC
-        raw.str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
-        .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None)
+        raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(LOCAL_TZ)
+        .dt.replace_time_zone(None)
         for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ")
     ]
     dates = [raw.str.strptime(pl.Date, fmt, strict=False).cast(pl.Datetime("us")) for fmt in DATE_FORMATS]
     serial = raw.cast(pl.Float64, strict=False)
     excel = pl.when(serial.is_between(1, 80_000)).then(
-        EXCEL_EPOCH.cast(pl.Datetime("us")) + pl.duration(milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64)))
+        EXCEL_EPOCH.cast(pl.Datetime("us")) + pl.duration(milliseconds=(serial * 86_400_000).round(0).cast(pl.Int64))
+    )
     return pl.coalesce([*with_offset, *utc, *naive, *dates, excel])
 
 
@@ -123,15 +147,25 @@ def _typed(column: Column, number_format: str, *, all_notations: bool = True) ->
         candidates = [raw.str.strptime(pl.Date, fmt, strict=False) for fmt in DATE_FORMATS]
         # Excel cells read as text show '2024-01-05 00:00:00'
         candidates.append(raw.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).dt.date())
-        candidates.append(pl.when(serial.is_between(1, 80_000) & (serial == serial.floor()))
-                          .then(EXCEL_EPOCH + pl.duration(days=serial.cast(pl.Int64))))
+        candidates.append(
+            pl.when(serial.is_between(1, 80_000) & (serial == serial.floor())).then(
+                EXCEL_EPOCH + pl.duration(days=serial.cast(pl.Int64))
+            )
+        )
         return pl.coalesce(candidates)
     if column.type == "datetime":
         if not all_notations:
-            iso_with_offset = (raw.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%z", strict=False)
-                               .dt.convert_time_zone(LOCAL_TZ).dt.replace_time_zone(None))
-            return pl.coalesce([iso_with_offset, *[raw.str.strptime(pl.Datetime("us"), fmt, strict=False)
-                                                   for fmt in COMMON_DATETIME_FORMATS]])
+            iso_with_offset = (
+                raw.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%z", strict=False)
+                .dt.convert_time_zone(LOCAL_TZ)
+                .dt.replace_time_zone(None)
+            )
+            return pl.coalesce(
+                [
+                    iso_with_offset,
+                    *[raw.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in COMMON_DATETIME_FORMATS],
+                ]
+            )
         return _datetime(raw)
     if column.type == "integer":
         number = _number(raw, number_format)
@@ -155,11 +189,19 @@ def _violations(column: Column) -> list[tuple[pl.Expr, pl.Expr]]:
     if column.type != "string":
         rules.append((raw.is_not_null() & typed.is_null(), pl.lit(f"{name}: not a valid {column.type} ") + shown))
     if column.pattern:
-        rules.append((raw.is_not_null() & ~raw.str.contains(column.pattern),
-                      pl.lit(f"{name}: ") + shown + pl.lit(f" does not match {column.pattern}")))
+        rules.append(
+            (
+                raw.is_not_null() & ~raw.str.contains(column.pattern),
+                pl.lit(f"{name}: ") + shown + pl.lit(f" does not match {column.pattern}"),
+            )
+        )
     if column.allowed:
-        rules.append((raw.is_not_null() & ~raw.is_in(list(column.allowed)),
-                      pl.lit(f"{name}: ") + shown + pl.lit(" is not an allowed value")))
+        rules.append(
+            (
+                raw.is_not_null() & ~raw.is_in(list(column.allowed)),
+                pl.lit(f"{name}: ") + shown + pl.lit(" is not an allowed value"),
+            )
+        )
     return rules
 
 
@@ -194,20 +236,33 @@ def type_changes(source: Source, checked: pl.DataFrame) -> list[str]:
     typed_columns = [c for c in source.columns if c.type != "string"]
     if not typed_columns or checked.is_empty():
         return []
-    stats = checked.group_by("_source_file").agg(
-        *[pl.col(c.name).is_not_null().sum().alias(f"n__{c.name}") for c in typed_columns],
-        *[(pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).sum().alias(f"bad__{c.name}")
-          for c in typed_columns],
-        *[pl.col(c.name).filter(pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).first()
-          .alias(f"eg__{c.name}") for c in typed_columns],
-    ).sort("_source_file")
+    stats = (
+        checked.group_by("_source_file")
+        .agg(
+            *[pl.col(c.name).is_not_null().sum().alias(f"n__{c.name}") for c in typed_columns],
+            *[
+                (pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null()).sum().alias(f"bad__{c.name}")
+                for c in typed_columns
+            ],
+            *[
+                pl.col(c.name)
+                .filter(pl.col(c.name).is_not_null() & pl.col(f"__typed_{c.name}").is_null())
+                .first()
+                .alias(f"eg__{c.name}")
+                for c in typed_columns
+            ],
+        )
+        .sort("_source_file")
+    )
     found = []
     for row in stats.iter_rows(named=True):
         for column in typed_columns:
             n, bad = row[f"n__{column.name}"], row[f"bad__{column.name}"]
             if n >= TYPE_CHANGE_MIN_VALUES and bad > TYPE_CHANGE_SHARE * n:
-                found.append(f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
-                             f"{bad:,} of {n:,} values are not of type {column.type} (e.g. {row[f'eg__{column.name}']!r})")
+                found.append(
+                    f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
+                    f"{bad:,} of {n:,} values are not of type {column.type} (e.g. {row[f'eg__{column.name}']!r})"
+                )
     return found
 
 
@@ -216,13 +271,16 @@ def _check(source: Source, bronze: pl.LazyFrame) -> pl.DataFrame:
     bronze = bronze.select(
         *[pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c) for c in source.column_names],
         # the same file name and hash on every row of a file: categoricals hold them once (~0.5 GB on 5 M rows)
-        pl.col("_source_file", "_file_hash").cast(pl.Categorical), "_row_number", "_ingested_at",
+        pl.col("_source_file", "_file_hash").cast(pl.Categorical),
+        "_row_number",
+        "_ingested_at",
     )
     cleaned = _clean(bronze.collect(engine="streaming"), source.column_names).lazy().with_row_index("__i")
     # Dates and datetimes: common notations on every row first, every notation only where those failed.
     slow = [c for c in source.columns if c.type in ("date", "datetime")]
-    typed = cleaned.with_columns(_typed(c, source.number_format, all_notations=c not in slow)
-                                 .alias(f"__typed_{c.name}") for c in source.columns).collect()
+    typed = cleaned.with_columns(
+        _typed(c, source.number_format, all_notations=c not in slow).alias(f"__typed_{c.name}") for c in source.columns
+    ).collect()
     for column in slow:
         missed = typed.filter(pl.col(column.name).is_not_null() & pl.col(f"__typed_{column.name}").is_null())
         if not missed.is_empty():
@@ -240,7 +298,8 @@ def _reason_column(source: Source, typed: pl.DataFrame) -> pl.Series:
     if not rules:
         return no_reason
     broken = typed.filter(pl.any_horizontal(b for b, _ in rules).fill_null(False)).select(
-        "__i", reason=pl.concat_str([pl.when(b).then(r) for b, r in rules], separator="; ", ignore_nulls=True))
+        "__i", reason=pl.concat_str([pl.when(b).then(r) for b, r in rules], separator="; ", ignore_nulls=True)
+    )
     return no_reason.scatter(broken["__i"], broken["reason"])
 
 
@@ -248,14 +307,20 @@ def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:
     """The typed columns under their contract names, one row per primary key (the latest row wins)."""
     rows = accepted.select(
         *[pl.col(f"__typed_{c.name}").cast(DELTA_TYPES[c.type]).alias(c.name) for c in source.columns],
-        pl.col("_source_file").cast(pl.String), "_row_number", "_ingested_at", pl.col("_file_hash").cast(pl.String),
+        pl.col("_source_file").cast(pl.String),
+        "_row_number",
+        "_ingested_at",
+        pl.col("_file_hash").cast(pl.String),
     )
     latest_first = ["_ingested_at", "_source_file", "_row_number"]
     keys = list(source.primary_key)
     duplicated = rows.select(pl.struct(keys).is_duplicated().any()).item() if rows.height else False
     # Sorting millions of rows only to find no duplicate key is the costly part: skip it when keys are unique.
-    return (rows.sort(latest_first, descending=True).unique(keys, keep="first", maintain_order=True)
-            .sort(keys)) if duplicated else rows
+    return (
+        (rows.sort(latest_first, descending=True).unique(keys, keep="first", maintain_order=True).sort(keys))
+        if duplicated
+        else rows
+    )
 
 
 def _per_file(frame: pl.DataFrame) -> dict[str, int]:
@@ -265,8 +330,15 @@ def _per_file(frame: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counts["_file_hash"], counts["len"]))
 
 
-def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantine_path: Path,
-                 log_path: Path | None = None, *, rebuild: bool = False) -> SilverBuild:
+def build_silver(
+    source: Source,
+    bronze_path: Path,
+    silver_path: Path,
+    quarantine_path: Path,
+    log_path: Path | None = None,
+    *,
+    rebuild: bool = False,
+) -> SilverBuild:
     bronze_all = pl.scan_delta(str(bronze_path))
     full = rebuild or log_path is None or not _silver_matches_contract(source, silver_path)
     if full:
@@ -285,15 +357,20 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
         files = checked.group_by("_file_hash").agg(pl.col("_source_file").first(), pl.len().alias("n"))
         rejected = checked.filter(pl.col("_reason").is_not_null())
         # Only the typed columns and lineage go on: the raw text of millions of rows is not copied a second time.
-        accepted = checked.lazy().filter(pl.col("_reason").is_null()).select(
-            *[f"__typed_{c.name}" for c in source.columns], *LINEAGE_COLUMNS).collect()
+        accepted = (
+            checked.lazy()
+            .filter(pl.col("_reason").is_null())
+            .select(*[f"__typed_{c.name}" for c in source.columns], *LINEAGE_COLUMNS)
+            .collect()
+        )
         del checked
         rows = _silver_rows(source, accepted)
         del accepted
         updated = pl.DataFrame(schema=rows.schema)
         if full:
-            write_deltalake(str(silver_path), rows.drop("_file_hash").to_arrow(), mode="overwrite",
-                            schema_mode="overwrite")
+            write_deltalake(
+                str(silver_path), rows.drop("_file_hash").to_arrow(), mode="overwrite", schema_mode="overwrite"
+            )
             replace_quarantine(quarantine_path, source.name, "contract", _quarantine_rows(source, rejected))
             inserted, build.mode = rows, "rebuilt"
         else:
@@ -308,20 +385,31 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
                 inserted = pl.concat([fresh.join(updated.select(keys), on=keys, how="anti"), already])
                 if not fresh.is_empty():
                     predicate = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-                    (DeltaTable(str(silver_path))
-                     .merge(fresh.drop("_file_hash").to_arrow(), predicate=predicate, source_alias="s",
-                            target_alias="t", merge_schema=True)
-                     .when_matched_update_all().when_not_matched_insert_all().execute())
+                    (
+                        DeltaTable(str(silver_path))
+                        .merge(
+                            fresh.drop("_file_hash").to_arrow(),
+                            predicate=predicate,
+                            source_alias="s",
+                            target_alias="t",
+                            merge_schema=True,
+                        )
+                        .when_matched_update_all()
+                        .when_not_matched_insert_all()
+                        .execute()
+                    )
                 build.mode = "merged"
             else:
                 new_keys = fresh.join(existing.select(keys), on=keys, how="anti")
                 if not new_keys.is_empty():
-                    write_deltalake(str(silver_path), new_keys.drop("_file_hash").to_arrow(), mode="append",
-                                    schema_mode="merge")
+                    write_deltalake(
+                        str(silver_path), new_keys.drop("_file_hash").to_arrow(), mode="append", schema_mode="merge"
+                    )
                 inserted = pl.concat([new_keys, already])
                 build.mode = "appended"
-            replace_quarantine(quarantine_path, source.name, "contract", _quarantine_rows(source, rejected),
-                               file_hashes=new_hashes)
+            replace_quarantine(
+                quarantine_path, source.name, "contract", _quarantine_rows(source, rejected), file_hashes=new_hashes
+            )
         build.inserted_rows, build.updated_rows = inserted.height, updated.height
         if log_path is not None:
             _log_silver(source, log_path, files, rejected, inserted, build.mode)
@@ -333,14 +421,17 @@ def build_silver(source: Source, bronze_path: Path, silver_path: Path, quarantin
     build.silver_rows = pl.scan_delta(str(silver_path)).select(pl.len()).collect().item()
     build.quarantined_rows = sum(reasons.values()) if reasons else 0
     build.quarantined_rows = _contract_quarantined(quarantine_path, source)
-    build.superseded_rows = _superseded_total(source, log_path) if log_path is not None else (
-        build.bronze_rows - build.silver_rows - build.quarantined_rows)
+    build.superseded_rows = (
+        _superseded_total(source, log_path)
+        if log_path is not None
+        else (build.bronze_rows - build.silver_rows - build.quarantined_rows)
+    )
     return build
 
 
 def _log_silver(source: Source, log_path: Path, files, rejected, inserted, mode: str) -> None:
     """One log row per file of the batch (`files`: _file_hash, _source_file, n)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bad, new = _per_file(rejected), _per_file(inserted)
     entries = []
     for row in files.iter_rows(named=True):
@@ -348,9 +439,20 @@ def _log_silver(source: Source, log_path: Path, files, rejected, inserted, mode:
         q, i = bad.get(digest, 0), new.get(digest, 0)
         # this file's rows that did not add a key: in-batch duplicates, or an older row they replaced (upsert)
         superseded = n - q - i
-        entries.append({"source": source.name, "stage": "silver", "file": row["_source_file"], "file_hash": digest,
-                        "status": mode, "bronze_rows": n, "silver_rows": i, "quarantined_rows": q,
-                        "superseded_rows": superseded, "ingested_at": now})
+        entries.append(
+            {
+                "source": source.name,
+                "stage": "silver",
+                "file": row["_source_file"],
+                "file_hash": digest,
+                "status": mode,
+                "bronze_rows": n,
+                "silver_rows": i,
+                "quarantined_rows": q,
+                "superseded_rows": superseded,
+                "ingested_at": now,
+            }
+        )
     append_log(log_path, entries)
 
 
@@ -367,17 +469,25 @@ def _superseded_total(source: Source, log_path: Path) -> int:
 def _contract_quarantined(quarantine_path: Path, source: Source) -> int:
     if not DeltaTable.is_deltatable(str(quarantine_path)):
         return 0
-    return (pl.scan_delta(str(quarantine_path))
-            .filter((pl.col("source") == source.name) & (pl.col("stage") == "contract"))
-            .select(pl.len()).collect().item())
+    return (
+        pl.scan_delta(str(quarantine_path))
+        .filter((pl.col("source") == source.name) & (pl.col("stage") == "contract"))
+        .select(pl.len())
+        .collect()
+        .item()
+    )
 
 
 def _reasons(quarantine_path: Path, source: Source) -> dict[str, int]:
     if not DeltaTable.is_deltatable(str(quarantine_path)):
         return {}
     reasons = (
-        pl.scan_delta(str(quarantine_path)).filter(pl.col("source") == source.name)
+        pl.scan_delta(str(quarantine_path))
+        .filter(pl.col("source") == source.name)
         .select(pl.col("reason").str.split("; ").explode().str.replace_all(r"'[^']*'", "<value>").alias("rule"))
-        .group_by("rule").len().sort("rule").collect()
+        .group_by("rule")
+        .len()
+        .sort("rule")
+        .collect()
     )
     return dict(zip(reasons["rule"], reasons["len"]))

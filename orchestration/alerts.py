@@ -15,7 +15,7 @@ import os
 import smtplib
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -83,14 +83,15 @@ def alert_from_context(context: RunFailureSensorContext) -> Alert:
         error = event.step_failure_data.error if event.step_failure_data else None
         user = event.step_failure_data.user_failure_data if event.step_failure_data else None
         message = (user.description if user and user.description else None) or (
-            error.message if error else event.message or "")
+            error.message if error else event.message or ""
+        )
         steps[event.step_key] = message
     return Alert(
         job=context.dagster_run.job_name,
         run_id=context.dagster_run.run_id,
         failed_steps=steps,
         run_error=context.failure_event.message or "",
-        at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -117,9 +118,12 @@ def deliver(alert: Alert, channels: AlertChannels) -> list[str]:
     return sent
 
 
-@run_failure_sensor(name="alert_on_run_failure", default_status=DefaultSensorStatus.RUNNING,
-                    description="Writes every failed run (job, run id, failing steps) to TN_ALERT_LOG and mails "
-                                "TN_ALERT_TO through TN_SMTP_HOST.")
+@run_failure_sensor(
+    name="alert_on_run_failure",
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Writes every failed run (job, run id, failing steps) to TN_ALERT_LOG and mails "
+    "TN_ALERT_TO through TN_SMTP_HOST.",
+)
 def alert_on_run_failure(context: RunFailureSensorContext):
     alert = alert_from_context(context)
     sent = deliver(alert, AlertChannels.from_env())

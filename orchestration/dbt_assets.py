@@ -13,9 +13,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from ingestion.catalog import load_catalog
 from ingestion.warehouse_sources import SCHEMA as SILVER_VIEWS_SCHEMA
 from ingestion.warehouse_sources import expose_silver
-from orchestration.resources import WAREHOUSE_POOL, LakeResource, warehouse_lock_error
-
 from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_project
+from orchestration.resources import WAREHOUSE_POOL, LakeResource, warehouse_lock_error
 
 KEEP_RUN_TARGETS = 30  # dbt run directories kept under dbt_project/target/ (a month of nightly refreshes)
 
@@ -25,10 +24,17 @@ def silver_view_key(source: str) -> AssetKey:
 
 
 @multi_asset(
-    specs=[AssetSpec(silver_view_key(name), deps=[AssetKey(["silver", name])], group_name="warehouse_sources",
-                     kinds={"duckdb"}, description=f"warehouse.duckdb `silver.{name}`: the silver Delta table's "
-                                                   "current snapshot, as dbt's source.")
-           for name in load_catalog()],
+    specs=[
+        AssetSpec(
+            silver_view_key(name),
+            deps=[AssetKey(["silver", name])],
+            group_name="warehouse_sources",
+            kinds={"duckdb"},
+            description=f"warehouse.duckdb `silver.{name}`: the silver Delta table's "
+            "current snapshot, as dbt's source.",
+        )
+        for name in load_catalog()
+    ],
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
@@ -60,8 +66,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
 
 # dbt's errors (bad SQL, failed dbt tests) are deterministic: no retries, whatever the job's policy for transient ones.
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=WarehouseTranslator(),
-            pool=WAREHOUSE_POOL, retry_policy=RetryPolicy(max_retries=0))
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=WarehouseTranslator(),
+    pool=WAREHOUSE_POOL,
+    retry_policy=RetryPolicy(max_retries=0),
+)
 def warehouse_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource, lake_resource: LakeResource):
     lake = lake_resource.lake()
     if (failure := warehouse_lock_error(lake.warehouse)) is not None:
@@ -82,9 +93,12 @@ def prune_run_targets(run_target: Path, keep: int | None = None) -> list[Path]:
     run execute?"), remove the rest; returns what was removed."""
     keep = KEEP_RUN_TARGETS if keep is None else keep
     prefix = run_target.name.split("-")[0]  # the op name: warehouse_dbt_assets-<run id>-<hash>
-    runs = sorted((p for p in run_target.parent.glob(f"{prefix}-*") if p.is_dir() and p != run_target),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
-    removed = runs[max(keep - 1, 0):]
+    runs = sorted(
+        (p for p in run_target.parent.glob(f"{prefix}-*") if p.is_dir() and p != run_target),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    removed = runs[max(keep - 1, 0) :]
     for old in removed:
         shutil.rmtree(old, ignore_errors=True)
     return removed

@@ -1,6 +1,7 @@
 """The code location `workspace.yaml` loads: assets from extracts to marts, their checks, and the refresh job."""
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, silver_views, warehouse_dbt_assets
@@ -13,7 +14,6 @@ from orchestration.resources import LakeResource
 from orchestration.schedules import TRANSIENT_RETRY, nightly_warehouse_refresh, weekly_lake_maintenance
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
-from dagster_dbt import DbtCliResource
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
@@ -26,8 +26,14 @@ warehouse_refresh = define_asset_job(
 def build_defs() -> Definitions:
     """The definitions with the lake settings of the current environment (`TN_LAKE_DIR`, `TN_LAKE_URI`, `AWS_*`)."""
     return Definitions(
-        assets=[*ingestion_assets, silver_views, warehouse_dbt_assets, *published_assets, *quality_assets,
-                *shared_assets],
+        assets=[
+            *ingestion_assets,
+            silver_views,
+            warehouse_dbt_assets,
+            *published_assets,
+            *quality_assets,
+            *shared_assets,
+        ],
         asset_checks=quality_checks,
         jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance],
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance],

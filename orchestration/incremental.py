@@ -10,7 +10,7 @@ the `warehouse_refresh` assets to run:
 Bronze still decides by content hash, so a file that was only touched is skipped there as before.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 from dagster import AssetKey, AssetSelection, Definitions
@@ -27,7 +27,7 @@ def source_changed(source: Source, lake: Lake, log: pl.DataFrame) -> bool:
     logged = dict(bronze.group_by("file").agg(pl.col("ingested_at").max()).iter_rows())
     for path in landing_files(source, lake.landing):
         when = logged.get(path.name)
-        if when is None or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) > when:
+        if when is None or datetime.fromtimestamp(path.stat().st_mtime, UTC) > when:
             return True
     loaded = set(bronze.filter(pl.col("status") == "loaded")["file_hash"])
     applied = set(mine.filter(pl.col("stage") == "silver")["file_hash"])

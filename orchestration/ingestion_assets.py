@@ -31,19 +31,24 @@ from dagster import (
     TableSchema,
     asset,
 )
-
 from deltalake import DeltaTable
 
 from ingestion.bronze import BronzeLoad, load_bronze
 from ingestion.catalog import Source, load_catalog
 from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
-from orchestration.resources import LakeResource
 from ingestion.quarantine import quarantined_counts
 from ingestion.silver import SilverBuild, build_silver
+from orchestration.resources import LakeResource
 
-DELTA_TYPES = {"string": "string", "date": "date", "datetime": "timestamp", "integer": "int64", "float": "float64",
-               "boolean": "bool"}
+DELTA_TYPES = {
+    "string": "string",
+    "date": "date",
+    "datetime": "timestamp",
+    "integer": "int64",
+    "float": "float64",
+    "boolean": "bool",
+}
 # First day a dossier extract can be dated: the 1 July 2025 administrative reform started the current codes.
 PARTITIONS_START = "2025-07-01"
 daily_file_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START, end_offset=1)
@@ -59,10 +64,12 @@ def silver_key(source: Source) -> AssetKey:
 
 
 def _silver_schema(source: Source) -> TableSchema:
-    return TableSchema(columns=[
-        TableColumn(c.name, DELTA_TYPES[c.type], description=f"{c.header}{' (personal data)' if c.pii else ''}")
-        for c in source.columns
-    ])
+    return TableSchema(
+        columns=[
+            TableColumn(c.name, DELTA_TYPES[c.type], description=f"{c.header}{' (personal data)' if c.pii else ''}")
+            for c in source.columns
+        ]
+    )
 
 
 def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
@@ -99,26 +106,43 @@ def _bronze_checks(source: Source, lake: Lake, load: BronzeLoad) -> list[AssetCh
     problems = reconcile_bronze(source, lake)
     log = read_log(lake.ingestion_log, source.name, "bronze")
     reconcile = AssetCheckResult(
-        asset_key=key, check_name="landed_rows_reconcile", passed=not problems,
+        asset_key=key,
+        check_name="landed_rows_reconcile",
+        passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description=("every landed file: landed rows = bronze rows + quarantined rows"
-                     if not problems else "rows lost between landing and bronze: " + "; ".join(problems[:10])),
-        metadata={"files": log.height, "landed_rows": int(log["landed_rows"].sum() or 0),
-                  "bronze_rows": int(log["bronze_rows"].sum() or 0),
-                  "quarantined_rows": int(log["quarantined_rows"].sum() or 0), "problems": MetadataValue.json(problems)},
+        description=(
+            "every landed file: landed rows = bronze rows + quarantined rows"
+            if not problems
+            else "rows lost between landing and bronze: " + "; ".join(problems[:10])
+        ),
+        metadata={
+            "files": log.height,
+            "landed_rows": int(log["landed_rows"].sum() or 0),
+            "bronze_rows": int(log["bronze_rows"].sum() or 0),
+            "quarantined_rows": int(log["quarantined_rows"].sum() or 0),
+            "problems": MetadataValue.json(problems),
+        },
     )
     missing_columns = [f for f in load.files_failed if "missing required column" in f["error"]]
     unreadable = [f for f in load.files_failed if f not in missing_columns]
     failures = [f["error"] for f in [*missing_columns, *unreadable]]
     evolution = [f"{file}: new column(s) {', '.join(cols)}" for file, cols in load.new_columns.items()]
     contract = AssetCheckResult(
-        asset_key=key, check_name="contract_columns", passed=not failures,
+        asset_key=key,
+        check_name="contract_columns",
+        passed=not failures,
         severity=AssetCheckSeverity.ERROR if missing_columns else AssetCheckSeverity.WARN,
-        description="; ".join(failures) if failures else (
-            "all new files carry the contract's columns" + (f" (schema evolution: {'; '.join(evolution)})"
-                                                            if evolution else "")),
-        metadata={"files_quarantined_whole": MetadataValue.json(load.files_failed),
-                  "new_columns": MetadataValue.json(load.new_columns), "notes": MetadataValue.json(load.notes)},
+        description="; ".join(failures)
+        if failures
+        else (
+            "all new files carry the contract's columns"
+            + (f" (schema evolution: {'; '.join(evolution)})" if evolution else "")
+        ),
+        metadata={
+            "files_quarantined_whole": MetadataValue.json(load.files_failed),
+            "new_columns": MetadataValue.json(load.new_columns),
+            "notes": MetadataValue.json(load.notes),
+        },
     )
     return [reconcile, contract]
 
@@ -127,16 +151,26 @@ def _silver_checks(source: Source, build: SilverBuild) -> list[AssetCheckResult]
     key = silver_key(source)
     accounted = build.silver_rows + build.quarantined_rows + build.superseded_rows
     reconcile = AssetCheckResult(
-        asset_key=key, check_name="silver_rows_reconcile", passed=accounted == build.bronze_rows,
+        asset_key=key,
+        check_name="silver_rows_reconcile",
+        passed=accounted == build.bronze_rows,
         severity=AssetCheckSeverity.ERROR,
-        description=(f"bronze {build.bronze_rows:,} = silver {build.silver_rows:,} + quarantined "
-                     f"{build.quarantined_rows:,} + superseded {build.superseded_rows:,}"
-                     + ("" if accounted == build.bronze_rows else f": {build.bronze_rows - accounted:,} rows unaccounted")),
-        metadata={"bronze_rows": build.bronze_rows, "silver_rows": build.silver_rows,
-                  "quarantined_rows": build.quarantined_rows, "superseded_rows": build.superseded_rows},
+        description=(
+            f"bronze {build.bronze_rows:,} = silver {build.silver_rows:,} + quarantined "
+            f"{build.quarantined_rows:,} + superseded {build.superseded_rows:,}"
+            + ("" if accounted == build.bronze_rows else f": {build.bronze_rows - accounted:,} rows unaccounted")
+        ),
+        metadata={
+            "bronze_rows": build.bronze_rows,
+            "silver_rows": build.silver_rows,
+            "quarantined_rows": build.quarantined_rows,
+            "superseded_rows": build.superseded_rows,
+        },
     )
     types = AssetCheckResult(
-        asset_key=key, check_name="column_types", passed=not build.type_changes,
+        asset_key=key,
+        check_name="column_types",
+        passed=not build.type_changes,
         severity=AssetCheckSeverity.ERROR,
         description="; ".join(build.type_changes) if build.type_changes else "no column changed type in new files",
         metadata={"type_changes": MetadataValue.json(build.type_changes)},
@@ -153,47 +187,81 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
         kinds={"polars", "deltalake"},
         partitions_def=daily_file_partitions if partitioned else None,
         description=f"{source.title} ({source.department}): every row of every landed {source.format} file, "
-                    f"as raw text with file, hash, line and ingestion time."
-                    + (" Daily partitions by the date in the file name." if partitioned else ""),
-        metadata={"landing_pattern": source.pattern, "contract": str(source.path.name), "format": source.format,
-                  "encoding": source.encoding, "load_mode": source.load_mode,
-                  "freshness_hours": source.freshness_hours},
+        f"as raw text with file, hash, line and ingestion time."
+        + (" Daily partitions by the date in the file name." if partitioned else ""),
+        metadata={
+            "landing_pattern": source.pattern,
+            "contract": str(source.path.name),
+            "format": source.format,
+            "encoding": source.encoding,
+            "load_mode": source.load_mode,
+            "freshness_hours": source.freshness_hours,
+        },
         check_specs=[
-            AssetCheckSpec("landed_rows_reconcile", asset=bronze_key(source), blocking=True,
-                           description="For every landed file: landed rows = bronze rows + quarantined rows."),
-            AssetCheckSpec("contract_columns", asset=bronze_key(source),
-                           description="New files carry the contract's required columns; new columns reported."),
+            AssetCheckSpec(
+                "landed_rows_reconcile",
+                asset=bronze_key(source),
+                blocking=True,
+                description="For every landed file: landed rows = bronze rows + quarantined rows.",
+            ),
+            AssetCheckSpec(
+                "contract_columns",
+                asset=bronze_key(source),
+                description="New files carry the contract's required columns; new columns reported.",
+            ),
         ],
     )
     def bronze(context: AssetExecutionContext, lake_resource: LakeResource):
         lake = lake_resource.lake()
         day = _partition_date(context) if partitioned else None
         lines: list[str] = []  # one log event for the load, not one per file (1,000+ daily files at province scale)
-        load = load_bronze(source, lake.landing, lake.bronze(source.name), log=lines.append,
-                           quarantine_path=lake.quarantine, log_path=lake.ingestion_log, partition_date=day)
+        load = load_bronze(
+            source,
+            lake.landing,
+            lake.bronze(source.name),
+            log=lines.append,
+            quarantine_path=lake.quarantine,
+            log_path=lake.ingestion_log,
+            partition_date=day,
+        )
         if lines:
             context.log.info("\n".join(lines))
-        context.log.info(f"{source.name}: {len(load.files_new)} new file(s), {load.rows_written:,} rows appended, "
-                         f"{len(load.files_skipped)} already ingested, {len(load.files_failed)} quarantined whole")
+        context.log.info(
+            f"{source.name}: {len(load.files_new)} new file(s), {load.rows_written:,} rows appended, "
+            f"{len(load.files_skipped)} already ingested, {len(load.files_failed)} quarantined whole"
+        )
         for failure in load.files_failed:
             context.log.error(f"{source.name}: {failure['error']}")
         if partitioned and day is None:
             # An unpartitioned run (refresh, sensor) reports each day it loaded, so the partition view is true.
-            days = sorted({f["file_date"] for f in read_log(lake.ingestion_log, source.name, "bronze").filter(
-                pl.col("file").is_in([f["file"] for f in load.files_new])).iter_rows(named=True) if f["file_date"]})
+            days = sorted(
+                {
+                    f["file_date"]
+                    for f in read_log(lake.ingestion_log, source.name, "bronze")
+                    .filter(pl.col("file").is_in([f["file"] for f in load.files_new]))
+                    .iter_rows(named=True)
+                    if f["file_date"]
+                }
+            )
             for loaded_day in days:
-                yield AssetMaterialization(asset_key=bronze_key(source), partition=loaded_day.isoformat(),
-                                           metadata={"loaded_by": "unpartitioned run (all new files)"})
-        yield MaterializeResult(metadata={
-            "dagster/row_count": load.table_rows,
-            "rows_appended": load.rows_written,
-            "files_ingested": MetadataValue.json(load.files_new),
-            "files_skipped": MetadataValue.json(load.files_skipped),
-            "files_quarantined_whole": MetadataValue.json(load.files_failed),
-            "new_columns": MetadataValue.json(load.new_columns),
-            "delta_version": load.table_version,
-            "path": MetadataValue.path(str(lake.bronze(source.name))),
-        }, check_results=_bronze_checks(source, lake, load))
+                yield AssetMaterialization(
+                    asset_key=bronze_key(source),
+                    partition=loaded_day.isoformat(),
+                    metadata={"loaded_by": "unpartitioned run (all new files)"},
+                )
+        yield MaterializeResult(
+            metadata={
+                "dagster/row_count": load.table_rows,
+                "rows_appended": load.rows_written,
+                "files_ingested": MetadataValue.json(load.files_new),
+                "files_skipped": MetadataValue.json(load.files_skipped),
+                "files_quarantined_whole": MetadataValue.json(load.files_failed),
+                "new_columns": MetadataValue.json(load.new_columns),
+                "delta_version": load.table_version,
+                "path": MetadataValue.path(str(lake.bronze(source.name))),
+            },
+            check_results=_bronze_checks(source, lake, load),
+        )
 
     @asset(
         key=silver_key(source),
@@ -201,42 +269,55 @@ def build_source_assets(source: Source) -> list[AssetsDefinition]:
         group_name="silver",
         kinds={"polars", "deltalake"},
         description=f"{source.title}: typed, NFC-normalised rows that meet the contract, one per "
-                    f"{', '.join(source.primary_key)} ({source.load_mode}). Rows that break it go to the quarantine "
-                    f"table.",
+        f"{', '.join(source.primary_key)} ({source.load_mode}). Rows that break it go to the quarantine "
+        f"table.",
         metadata={"dagster/column_schema": _silver_schema(source), "load_mode": source.load_mode},
         # Silver is rebuilt from bronze in the same run, so a stale bronze shows here as a stale silver.
         freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=source.freshness_hours)),
         check_specs=[
-            AssetCheckSpec("silver_rows_reconcile", asset=silver_key(source), blocking=True,
-                           description="bronze rows = silver + quarantined + superseded rows."),
-            AssetCheckSpec("column_types", asset=silver_key(source),
-                           description="No contract column changed type in the new files."),
+            AssetCheckSpec(
+                "silver_rows_reconcile",
+                asset=silver_key(source),
+                blocking=True,
+                description="bronze rows = silver + quarantined + superseded rows.",
+            ),
+            AssetCheckSpec(
+                "column_types",
+                asset=silver_key(source),
+                description="No contract column changed type in the new files.",
+            ),
         ],
     )
     def silver(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
         lake = lake_resource.lake()
-        build = build_silver(source, lake.bronze(source.name), lake.silver(source.name), lake.quarantine,
-                             lake.ingestion_log)
-        context.log.info(f"{source.name} ({build.mode}, {build.batch_rows:,} new bronze rows): "
-                         f"{build.bronze_rows:,} bronze rows → {build.silver_rows:,} silver, "
-                         f"{build.quarantined_rows:,} quarantined, {build.superseded_rows:,} superseded")
+        build = build_silver(
+            source, lake.bronze(source.name), lake.silver(source.name), lake.quarantine, lake.ingestion_log
+        )
+        context.log.info(
+            f"{source.name} ({build.mode}, {build.batch_rows:,} new bronze rows): "
+            f"{build.bronze_rows:,} bronze rows → {build.silver_rows:,} silver, "
+            f"{build.quarantined_rows:,} quarantined, {build.superseded_rows:,} superseded"
+        )
         for rule, count in build.reasons.items():
             context.log.warning(f"{source.name}: quarantined {count:,} row(s): {rule}")
         for change in build.type_changes:
             context.log.error(change)
-        return MaterializeResult(metadata={
-            "dagster/row_count": build.silver_rows,
-            "bronze_rows": build.bronze_rows,
-            "quarantined_rows": build.quarantined_rows,
-            "superseded_rows": build.superseded_rows,
-            "write_mode": build.mode,
-            "batch_rows": build.batch_rows,
-            "inserted_rows": build.inserted_rows,
-            "updated_rows": build.updated_rows,
-            "files_applied": MetadataValue.json(build.files_applied),
-            "quarantine_reasons": MetadataValue.json(build.reasons),
-            "path": MetadataValue.path(str(lake.silver(source.name))),
-        }, check_results=_silver_checks(source, build))
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": build.silver_rows,
+                "bronze_rows": build.bronze_rows,
+                "quarantined_rows": build.quarantined_rows,
+                "superseded_rows": build.superseded_rows,
+                "write_mode": build.mode,
+                "batch_rows": build.batch_rows,
+                "inserted_rows": build.inserted_rows,
+                "updated_rows": build.updated_rows,
+                "files_applied": MetadataValue.json(build.files_applied),
+                "quarantine_reasons": MetadataValue.json(build.reasons),
+                "path": MetadataValue.path(str(lake.silver(source.name))),
+            },
+            check_results=_silver_checks(source, build),
+        )
 
     return [bronze, silver]
 

@@ -42,8 +42,12 @@ def lake_tables(lake: Lake) -> dict[str, object]:
     tables: dict[str, object] = {}
     for name in load_catalog():
         tables[f"bronze/{name}"], tables[f"silver/{name}"] = lake.bronze(name), lake.silver(name)
-    tables |= {"quarantine": lake.quarantine, "ingestion_log": lake.ingestion_log,
-               "quality/validation_results": paths.results, "quality/scorecard_daily": paths.scorecard}
+    tables |= {
+        "quarantine": lake.quarantine,
+        "ingestion_log": lake.ingestion_log,
+        "quality/validation_results": paths.results,
+        "quality/scorecard_daily": paths.scorecard,
+    }
     return tables
 
 
@@ -62,8 +66,9 @@ def maintain_table(name: str, path, storage_options: dict, *, max_files: int, re
             outcome.note = f"compaction skipped, a concurrent write committed first ({error})"
         outcome.files_after = len(table.file_uris())
     # retention is this job's setting, not the table's 7-day default, so a shorter one is the operator's choice
-    outcome.files_vacuumed = len(table.vacuum(retention_hours=retention_hours, dry_run=False,
-                                              enforce_retention_duration=False))
+    outcome.files_vacuumed = len(
+        table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False)
+    )
     table.cleanup_metadata()
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
@@ -75,34 +80,52 @@ class MaintenanceConfig(Config):
 
 
 @op(pool=WAREHOUSE_POOL)  # re-points the warehouse's silver views: one DuckDB writer at a time
-def maintain_lake_tables(context: OpExecutionContext, config: MaintenanceConfig, lake_resource: LakeResource) -> Output[list[dict]]:
+def maintain_lake_tables(
+    context: OpExecutionContext, config: MaintenanceConfig, lake_resource: LakeResource
+) -> Output[list[dict]]:
     lake = lake_resource.lake()
     outcomes = []
     for name, path in lake_tables(lake).items():
-        outcome = maintain_table(name, path, lake.storage_options_for(path), max_files=config.max_files,
-                                 retention_hours=config.retention_hours)
+        outcome = maintain_table(
+            name,
+            path,
+            lake.storage_options_for(path),
+            max_files=config.max_files,
+            retention_hours=config.retention_hours,
+        )
         if outcome.files_before:
-            context.log.info(f"{name}: {outcome.files_before} → {outcome.files_after} files, "
-                             f"{outcome.files_vacuumed} vacuumed ({outcome.seconds} s) {outcome.note}".rstrip())
+            context.log.info(
+                f"{name}: {outcome.files_before} → {outcome.files_after} files, "
+                f"{outcome.files_vacuumed} vacuumed ({outcome.seconds} s) {outcome.note}".rstrip()
+            )
         outcomes.append(outcome)
     # views still naming a replaced file (this compaction, or an upsert whose dbt step never ran) are re-pointed
-    changed_silver = [o.table for o in outcomes
-                      if o.table.startswith("silver/") and (o.files_after < o.files_before or o.files_vacuumed)]
+    changed_silver = [
+        o.table
+        for o in outcomes
+        if o.table.startswith("silver/") and (o.files_after < o.files_before or o.files_vacuumed)
+    ]
     if changed_silver:
         expose_silver(lake)
         context.log.info(f"warehouse silver views re-pointed: {', '.join(changed_silver)} changed files")
     rows = [asdict(o) for o in outcomes]
-    return Output(rows, metadata={
-        "files_before": sum(o.files_before for o in outcomes),
-        "files_after": sum(o.files_after for o in outcomes),
-        "files_vacuumed": sum(o.files_vacuumed for o in outcomes),
-        "tables": MetadataValue.md("| table | files before | after | vacuumed | s | note |\n|---|---|---|---|---|---|\n"
-                                   + "\n".join(f"| {o.table} | {o.files_before} | {o.files_after} | "
-                                               f"{o.files_vacuumed} | {o.seconds} | {o.note} |" for o in outcomes)),
-    })
+    return Output(
+        rows,
+        metadata={
+            "files_before": sum(o.files_before for o in outcomes),
+            "files_after": sum(o.files_after for o in outcomes),
+            "files_vacuumed": sum(o.files_vacuumed for o in outcomes),
+            "tables": MetadataValue.md(
+                "| table | files before | after | vacuumed | s | note |\n|---|---|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {o.table} | {o.files_before} | {o.files_after} | {o.files_vacuumed} | {o.seconds} | {o.note} |"
+                    for o in outcomes
+                )
+            ),
+        },
+    )
 
 
 @job(description="Compact small files, vacuum replaced ones and clean the logs of every Delta table in the lake.")
 def lake_maintenance():
     maintain_lake_tables()
-

@@ -42,8 +42,11 @@ def free_orphaned_slots(instance: DagsterInstance) -> list[str]:
         if not orphaned and run.tags.get(HOST_TAG) == socket.gethostname() and run.tags.get(PID_TAG, "").isdigit():
             orphaned = not _alive(int(run.tags[PID_TAG]))
             if orphaned:
-                instance.report_run_failed(run, f"its process {run.tags[PID_TAG]} ended without finishing the run; "
-                                                f"the {WAREHOUSE_POOL} pool slot it held was freed")
+                instance.report_run_failed(
+                    run,
+                    f"its process {run.tags[PID_TAG]} ended without finishing the run; "
+                    f"the {WAREHOUSE_POOL} pool slot it held was freed",
+                )
         if orphaned:
             instance.event_log_storage.free_concurrency_slots_for_run(run_id)
             freed.append(run_id)

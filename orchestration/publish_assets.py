@@ -6,7 +6,6 @@ read every mart at once: `read_parquet('lake/published/mart=*/*.parquet', hive_p
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
 
@@ -25,8 +24,14 @@ def _publisher(mart: AssetKey) -> AssetsDefinition:
     name = mart.path[-1]
 
     # pool: opens the warehouse file (read-only, which another process writing it also refuses)
-    @asset(key=published_key(mart), deps=[mart], group_name="published", kinds={"duckdb", "parquet"}, pool=WAREHOUSE_POOL,
-           description=f"{MART_SCHEMA}.{name} as Parquet under lake/published/mart={name}/, after its gates.")
+    @asset(
+        key=published_key(mart),
+        deps=[mart],
+        group_name="published",
+        kinds={"duckdb", "parquet"},
+        pool=WAREHOUSE_POOL,
+        description=f"{MART_SCHEMA}.{name} as Parquet under lake/published/mart={name}/, after its gates.",
+    )
     def _publish(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
         lake = lake_resource.lake()
         folder = lake.published / f"mart={name}"

@@ -12,8 +12,8 @@ import polars as pl
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
     MetadataValue,
     asset_check,
@@ -43,19 +43,29 @@ def check_result(outcome: SuiteOutcome, extra_metadata: dict | None = None) -> A
             "expectations": len(outcome.outcomes),
             "critical_failures": len(outcome.critical_failures),
             "warnings": len(outcome.warnings),
-            "failed_expectations": MetadataValue.json([
-                {"expectation": o.expectation, "rule": o.rule, "column": o.column, "severity": o.severity,
-                 "unexpected_count": o.unexpected_count, "sample": o.sample, "observed": str(o.observed),
-                 **({"error": o.error} if o.error else {})}
-                for o in failed
-            ]),
+            "failed_expectations": MetadataValue.json(
+                [
+                    {
+                        "expectation": o.expectation,
+                        "rule": o.rule,
+                        "column": o.column,
+                        "severity": o.severity,
+                        "unexpected_count": o.unexpected_count,
+                        "sample": o.sample,
+                        "observed": str(o.observed),
+                        **({"error": o.error} if o.error else {}),
+                    }
+                    for o in failed
+                ]
+            ),
             **(extra_metadata or {}),
         },
     )
 
 
-def keep_results(context: AssetCheckExecutionContext, lake: Lake, outcome: SuiteOutcome, dataset: str,
-                 layer: str) -> dict:
+def keep_results(
+    context: AssetCheckExecutionContext, lake: Lake, outcome: SuiteOutcome, dataset: str, layer: str
+) -> dict:
     """Append the outcome to the results table and Data Docs; returns metadata pointing at both."""
     append_results(lake, result_rows(outcome, dataset=dataset, layer=layer, run_id=context.run.run_id))
     paths = QualityPaths.of(lake)
@@ -68,10 +78,21 @@ def keep_results(context: AssetCheckExecutionContext, lake: Lake, outcome: Suite
     return metadata
 
 
-def gx_check(asset_key: AssetKey, suite_name: str, layer: str, dataset: str,
-             validate: Callable[[Lake], SuiteOutcome], pool: str | None = None) -> AssetChecksDefinition:
-    @asset_check(asset=asset_key, name=f"gx_{layer}_suite", blocking=True, pool=pool,
-                 description=f"Great Expectations suite '{suite_name}' ({layer} layer); blocks downstream on failure.")
+def gx_check(
+    asset_key: AssetKey,
+    suite_name: str,
+    layer: str,
+    dataset: str,
+    validate: Callable[[Lake], SuiteOutcome],
+    pool: str | None = None,
+) -> AssetChecksDefinition:
+    @asset_check(
+        asset=asset_key,
+        name=f"gx_{layer}_suite",
+        blocking=True,
+        pool=pool,
+        description=f"Great Expectations suite '{suite_name}' ({layer} layer); blocks downstream on failure.",
+    )
     def _check(context: AssetCheckExecutionContext, lake_resource: LakeResource) -> AssetCheckResult:
         lake = lake_resource.lake()
         outcome = validate(lake)
@@ -84,10 +105,24 @@ def gx_check(asset_key: AssetKey, suite_name: str, layer: str, dataset: str,
 def _source_checks(source: Source) -> list[AssetChecksDefinition]:
     bronze_name, silver_name = f"bronze_{source.name}", f"silver_{source.name}"
     return [
-        gx_check(bronze_key(source), bronze_name, "bronze", source.name, lambda lake: validate_sql(
-            bronze_name, bronze_suite(source), source.name, delta_tables={source.name: lake.bronze(source.name)})),
-        gx_check(silver_key(source), silver_name, "silver", source.name, lambda lake: validate_sql(
-            silver_name, silver_suite(source), source.name, delta_tables={source.name: lake.silver(source.name)})),
+        gx_check(
+            bronze_key(source),
+            bronze_name,
+            "bronze",
+            source.name,
+            lambda lake: validate_sql(
+                bronze_name, bronze_suite(source), source.name, delta_tables={source.name: lake.bronze(source.name)}
+            ),
+        ),
+        gx_check(
+            silver_key(source),
+            silver_name,
+            "silver",
+            source.name,
+            lambda lake: validate_sql(
+                silver_name, silver_suite(source), source.name, delta_tables={source.name: lake.silver(source.name)}
+            ),
+        ),
     ]
 
 
@@ -97,8 +132,9 @@ def _validate_on_time_mart(lake: Lake) -> SuiteOutcome:
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
         mart = con.sql(f"select * from {'.'.join(ON_TIME_MART.path)}").to_arrow_table()
     name = ON_TIME_MART.path[-1]
-    return validate_sql("mart_dossier_on_time", dossier_on_time_mart_suite(silver_dossiers), name,
-                        arrow_tables={name: mart})
+    return validate_sql(
+        "mart_dossier_on_time", dossier_on_time_mart_suite(silver_dossiers), name, arrow_tables={name: mart}
+    )
 
 
 quality_checks = [

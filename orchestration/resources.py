@@ -7,8 +7,8 @@ failure that names the file and the process holding it, and says what to do. It 
 close their session first.
 """
 
-import re
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -30,14 +30,17 @@ class LakeResource(ConfigurableResource):
 
     root: str = Field(default=str(DEFAULT_ROOT), description="TN_LAKE_DIR: landing zone, DuckDB files, exports.")
     uri: str = Field(default="", description="TN_LAKE_URI: object-storage root of the Delta tables ('' = local).")
-    credentials: dict[str, str] = Field(default_factory=dict,
-                                        description="AWS_* variables for object storage, by variable name.")
+    credentials: dict[str, str] = Field(
+        default_factory=dict, description="AWS_* variables for object storage, by variable name."
+    )
 
     @classmethod
     def from_env(cls) -> "LakeResource":
         settings = {"root": "TN_LAKE_DIR", "uri": "TN_LAKE_URI"}
-        return cls(**{field: EnvVar(var) for field, var in settings.items() if var in os.environ},
-                   credentials={var: EnvVar(var) for var in STORAGE_ENV if os.environ.get(var)})
+        return cls(
+            **{field: EnvVar(var) for field, var in settings.items() if var in os.environ},
+            credentials={var: EnvVar(var) for var in STORAGE_ENV if os.environ.get(var)},
+        )
 
     def lake(self) -> Lake:
         return Lake.from_settings(self.root, self.uri, self.credentials)
@@ -49,8 +52,9 @@ _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pi
 def _process_owner(pid: int) -> str | None:
     """The user running `pid` (Linux /proc), so the alert can say whose session to close."""
     try:
-        uid = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                   if line.startswith("Uid:"))
+        uid = next(
+            line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("Uid:")
+        )
         import pwd
 
         return pwd.getpwuid(int(uid)).pw_name
@@ -70,15 +74,26 @@ def warehouse_lock_error(path: Path) -> Failure | None:
             raise
         holder = _HOLDER.search(str(error))
         pid = int(holder["pid"]) if holder else None
-        who = (f"process {pid} ({holder['program']}"
-               + (f", user {owner}" if pid and (owner := _process_owner(pid)) else "") + ")") if holder \
+        who = (
+            (
+                f"process {pid} ({holder['program']}"
+                + (f", user {owner}" if pid and (owner := _process_owner(pid)) else "")
+                + ")"
+            )
+            if holder
             else "another process"
+        )
         return Failure(
-            description=(f"The warehouse file {path} is locked by {who}, so dbt cannot write it. "
-                         f"Ask whoever has it open (DuckDB CLI, Python, a BI tool) to close that session, "
-                         f"then re-run. Analysts can read the published Parquet files meanwhile."),
-            metadata={"warehouse_file": MetadataValue.path(str(path)), "lock_holder_pid": pid,
-                      "lock_holder_program": holder["program"] if holder else None,
-                      "duckdb_error": str(error)},
+            description=(
+                f"The warehouse file {path} is locked by {who}, so dbt cannot write it. "
+                f"Ask whoever has it open (DuckDB CLI, Python, a BI tool) to close that session, "
+                f"then re-run. Analysts can read the published Parquet files meanwhile."
+            ),
+            metadata={
+                "warehouse_file": MetadataValue.path(str(path)),
+                "lock_holder_pid": pid,
+                "lock_holder_program": holder["program"] if holder else None,
+                "duckdb_error": str(error),
+            },
             allow_retries=False,
         )

@@ -51,8 +51,10 @@ def ensure_local_pseudonym_key() -> None:
             f.write(secrets.token_urlsafe(32))
     with open(path, encoding="utf-8") as f:
         os.environ[KEY_VARIABLE] = f.read().strip()
-    print(f"{KEY_VARIABLE} not set: using the local development key in {path} (sample data only). "
-          f"Production must set {KEY_VARIABLE} from its secret store.")
+    print(
+        f"{KEY_VARIABLE} not set: using the local development key in {path} (sample data only). "
+        f"Production must set {KEY_VARIABLE} from its secret store."
+    )
 
 
 def run_refresh(instance=None, asset_selection=None):
@@ -85,18 +87,28 @@ def lake_report(lake: Lake) -> list[tuple[str, int]]:
         rows.append(("quarantine", pl.scan_delta(str(lake.quarantine)).select(pl.len()).collect().item()))
     if lake.warehouse.exists():
         with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-            tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema in ('conformed', 'marts') order by 1, 2").fetchall()
+            tables = con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('conformed', 'marts') order by 1, 2"
+            ).fetchall()
             for schema, table in tables:
-                rows.append((f"warehouse.duckdb {schema}.{table}",
-                             con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]))
+                rows.append(
+                    (
+                        f"warehouse.duckdb {schema}.{table}",
+                        con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0],
+                    )
+                )
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small",
-                        help="sample size to generate when the landing zone is empty")
+    parser.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="small",
+        help="sample size to generate when the landing zone is empty",
+    )
     args = parser.parse_args()
     lake = Lake.from_env()
     if not any(lake.landing.glob("*/*")):
@@ -117,9 +129,11 @@ def main() -> int:
         print(f"{table:<62} {count:>10,}")
     print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
     if lake.shared_marts.exists():
-        print(f"Shared marts (no raw personal data): {lake.shared_marts}; "
-              'query it with `python -m sharing.query "SQL"`; open data: '
-              f"{lake.open_data / 'catalog.json'}")
+        print(
+            f"Shared marts (no raw personal data): {lake.shared_marts}; "
+            'query it with `python -m sharing.query "SQL"`; open data: '
+            f"{lake.open_data / 'catalog.json'}"
+        )
     return 0 if result.success else 1
 
 

@@ -1,4 +1,5 @@
-"""When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; retries for transient failures; the lake's weekly maintenance (Sunday 04:00). (One
+"""When the warehouse refreshes by itself: nightly at 01:00 (Asia/Ho_Chi_Minh), only what changed; retries for
+transient failures; the lake's weekly maintenance (Sunday 04:00). (One
 DuckDB writer at a time is the instance's concurrency pool `warehouse_duckdb`: orchestration/resources.py,
 deploy/dagster.yaml.)
 
@@ -28,8 +29,8 @@ from dagster import (
 
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
-from orchestration.resources import LakeResource
 from orchestration.lake_maintenance import lake_maintenance
+from orchestration.resources import LakeResource
 
 NIGHTLY_CRON = "0 1 * * *"
 WEEKLY_MAINTENANCE_CRON = "0 4 * * 0"  # Sunday 04:00, three hours after the nightly refresh starts
@@ -96,6 +97,10 @@ def nightly_warehouse_refresh(context: ScheduleEvaluationContext, lake_resource:
 
 
 weekly_lake_maintenance = ScheduleDefinition(
-    name="weekly_lake_maintenance", job=lake_maintenance, cron_schedule=WEEKLY_MAINTENANCE_CRON,
-    execution_timezone=TIMEZONE, default_status=DefaultScheduleStatus.RUNNING,
-    description="Sunday 04:00 Asia/Ho_Chi_Minh: compact, vacuum and clean up every Delta table of the lake.")
+    name="weekly_lake_maintenance",
+    job=lake_maintenance,
+    cron_schedule=WEEKLY_MAINTENANCE_CRON,
+    execution_timezone=TIMEZONE,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Sunday 04:00 Asia/Ho_Chi_Minh: compact, vacuum and clean up every Delta table of the lake.",
+)

@@ -20,8 +20,8 @@ from dagster import (
 
 from ingestion.extracts import landing_files
 from ingestion.lake import Lake
-from orchestration.resources import LakeResource
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
+from orchestration.resources import LakeResource
 
 ingest_landed_files = define_asset_job(
     "ingest_landed_files",
@@ -53,8 +53,12 @@ def changed_sources(previous: dict, current: dict) -> dict[str, list[str]]:
     return changed
 
 
-@sensor(job=ingest_landed_files, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED,
-        description="Starts bronze+silver ingestion of the sources whose landing folders got new or changed files.")
+@sensor(
+    job=ingest_landed_files,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Starts bronze+silver ingestion of the sources whose landing folders got new or changed files.",
+)
 def landing_zone_sensor(context: SensorEvaluationContext, lake_resource: LakeResource):
     lake = lake_resource.lake()
     previous = json.loads(context.cursor) if context.cursor else {}
@@ -63,11 +67,13 @@ def landing_zone_sensor(context: SensorEvaluationContext, lake_resource: LakeRes
     if not changed:
         return SkipReason(f"no new files in {lake.landing}")
     keys = [key for name in changed for key in (bronze_key(CATALOG[name]), silver_key(CATALOG[name]))]
-    run_key = hashlib.sha256(json.dumps({n: {f: current[n][f] for f in fs} for n, fs in changed.items()},
-                                        sort_keys=True).encode()).hexdigest()[:16]
+    run_key = hashlib.sha256(
+        json.dumps({n: {f: current[n][f] for f in fs} for n, fs in changed.items()}, sort_keys=True).encode()
+    ).hexdigest()[:16]
     context.log.info("new landing files: " + "; ".join(f"{n}: {', '.join(fs)}" for n, fs in changed.items()))
     return SensorResult(
-        run_requests=[RunRequest(run_key=run_key, asset_selection=keys,
-                                 tags={"landing_sources": ",".join(sorted(changed))})],
+        run_requests=[
+            RunRequest(run_key=run_key, asset_selection=keys, tags={"landing_sources": ",".join(sorted(changed))})
+        ],
         cursor=json.dumps(current, sort_keys=True),
     )

@@ -19,7 +19,6 @@ from dagster import (
     asset,
 )
 
-from ingestion.lake import Lake
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.quality_scorecard import SCORECARD
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
@@ -45,13 +44,18 @@ def _upstream_keys() -> list[AssetKey]:
     group_name="shared",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # attaches the warehouse file read-only
-    check_specs=[AssetCheckSpec(
-        "no_personal_data", asset=SHARED_MARTS, blocking=True,
-        description="Every column of every table of the published shared_marts.duckdb scanned for CCCDs, phone "
-                    "numbers and population names (sharing/pii_scan.py); blocks the open-data export.")],
+    check_specs=[
+        AssetCheckSpec(
+            "no_personal_data",
+            asset=SHARED_MARTS,
+            blocking=True,
+            description="Every column of every table of the published shared_marts.duckdb scanned for CCCDs, phone "
+            "numbers and population names (sharing/pii_scan.py); blocks the open-data export.",
+        )
+    ],
     description="lake/shared_marts.duckdb for analysts and the IOC: configured tables (sharing/"
-                "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
-                "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
+    "shared_marts.yaml) with identifiers pseudonymised (HMAC-SHA256, key TN_PSEUDONYM_KEY), phones "
+    "masked, commune small cells suppressed; PII-scanned before it replaces the previous file.",
 )
 def shared_marts_file(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
     lake = lake_resource.lake()
@@ -63,45 +67,62 @@ def shared_marts_file(context: AssetExecutionContext, lake_resource: LakeResourc
     except PseudonymKeyError as refusal:
         raise Failure(description=str(refusal), allow_retries=False) from refusal
     for skipped in outcome.skipped:
-        context.log.warning(f"configured shared table {skipped['table']} skipped: none of "
-                            f"{skipped['looked_for']} is in the warehouse")
+        context.log.warning(
+            f"configured shared table {skipped['table']} skipped: none of {skipped['looked_for']} is in the warehouse"
+        )
     if outcome.dropped_unclassified:
-        context.log.warning("personal-looking columns not in shared_marts.yaml were dropped: "
-                            + ", ".join(outcome.dropped_unclassified))
+        context.log.warning(
+            "personal-looking columns not in shared_marts.yaml were dropped: " + ", ".join(outcome.dropped_unclassified)
+        )
     for table in (t for t in outcome.tables if t.copy.reason != "not incremental"):
-        context.log.info(f"{table.name}: {table.copy.mode} copy ({table.copy.reason}), "
-                         f"{table.copy.rows_written:,} rows written")
+        context.log.info(
+            f"{table.name}: {table.copy.mode} copy ({table.copy.reason}), {table.copy.rows_written:,} rows written"
+        )
     context.log.info(outcome.scan.summary())
     rows = sum(t.rows for t in outcome.tables)
-    context.log.info(f"built {outcome.path} with {len(outcome.tables)} tables, {rows:,} rows in {outcome.seconds:.2f} s")
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(outcome.path)),
-        "dagster/row_count": rows,
-        "tables": MetadataValue.md(_tables_markdown(outcome)),
-        "skipped_tables": MetadataValue.json(outcome.skipped),
-        "dropped_unclassified_columns": MetadataValue.json(outcome.dropped_unclassified),
-        "pii_scan": outcome.scan.summary(),
-        "pii_scan_hits": sum(c.hit_count for c in outcome.scan.hits),
-        "pii_columns_scanned": len(outcome.scan.columns),
-        "build_seconds": round(outcome.seconds, 3),
-        "pseudonym_key_variable": KEY_VARIABLE,
-    }, check_results=[_scan_result(outcome.scan)])
+    context.log.info(
+        f"built {outcome.path} with {len(outcome.tables)} tables, {rows:,} rows in {outcome.seconds:.2f} s"
+    )
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(outcome.path)),
+            "dagster/row_count": rows,
+            "tables": MetadataValue.md(_tables_markdown(outcome)),
+            "skipped_tables": MetadataValue.json(outcome.skipped),
+            "dropped_unclassified_columns": MetadataValue.json(outcome.dropped_unclassified),
+            "pii_scan": outcome.scan.summary(),
+            "pii_scan_hits": sum(c.hit_count for c in outcome.scan.hits),
+            "pii_columns_scanned": len(outcome.scan.columns),
+            "build_seconds": round(outcome.seconds, 3),
+            "pseudonym_key_variable": KEY_VARIABLE,
+        },
+        check_results=[_scan_result(outcome.scan)],
+    )
 
 
 def _scan_result(report) -> AssetCheckResult:
-    return AssetCheckResult(check_name="no_personal_data", passed=not report.hits, description=report.summary(),
-                            metadata={"tables_scanned": len(report.tables), "columns_scanned": len(report.columns),
-                                      "values_scanned": report.values_scanned,
-                                      "hits": sum(c.hit_count for c in report.hits),
-                                      "columns": MetadataValue.json([f"{c.table}.{c.column}" for c in report.columns])})
+    return AssetCheckResult(
+        check_name="no_personal_data",
+        passed=not report.hits,
+        description=report.summary(),
+        metadata={
+            "tables_scanned": len(report.tables),
+            "columns_scanned": len(report.columns),
+            "values_scanned": report.values_scanned,
+            "hits": sum(c.hit_count for c in report.hits),
+            "columns": MetadataValue.json([f"{c.table}.{c.column}" for c in report.columns]),
+        },
+    )
 
 
 def _tables_markdown(outcome) -> str:
     lines = ["| table | from | rows | copied | suppressed rows | pseudonymised / masked |", "|---|---|---|---|---|---|"]
     for t in outcome.tables:
         treated = ", ".join(f"{c['column']} ({c['treatment']})" for c in t.columns if c["treatment"] != "keep")
-        lines.append(f"| {t.name} | {t.source} | {t.rows:,} | {t.copy.mode}: {t.copy.reason} | "
-                     f"{t.suppressed_rows:,} | {treated or '–'} |")
+        lines.append(
+            f"| {t.name} | {t.source} | {t.rows:,} | {t.copy.mode}: {t.copy.reason} | "
+            f"{t.suppressed_rows:,} | {treated or '–'} |"
+        )
     return "\n".join(lines)
 
 
@@ -110,20 +131,23 @@ def _tables_markdown(outcome) -> str:
     deps=[SHARED_MARTS],
     group_name="shared",
     kinds={"parquet", "csv", "json"},
-    description="Open data (portal style): configured aggregates from shared_marts.duckdb as CSV (UTF-8) and Parquet under "
-                "lake/open_data/<dataset>/, with a DCAT entry each in lake/open_data/catalog.json.",
+    description="Open data (portal style): configured aggregates from shared_marts.duckdb as CSV (UTF-8) and "
+    "Parquet under "
+    "lake/open_data/<dataset>/, with a DCAT entry each in lake/open_data/catalog.json.",
 )
 def open_data_catalog(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
     lake = lake_resource.lake()
     exported, skipped = export_open_data(lake.shared_marts, lake.open_data, load_config())
     for s in skipped:
         context.log.warning(f"open dataset {s['dataset']} skipped: {s['table']} {s['reason']}")
-    return MaterializeResult(metadata={
-        "catalog": MetadataValue.path(str(lake.open_data / "catalog.json")),
-        "datasets": MetadataValue.json({d.dataset: d.rows for d in exported}),
-        "skipped_datasets": MetadataValue.json(skipped),
-        "dagster/row_count": sum(d.rows for d in exported),
-    })
+    return MaterializeResult(
+        metadata={
+            "catalog": MetadataValue.path(str(lake.open_data / "catalog.json")),
+            "datasets": MetadataValue.json({d.dataset: d.rows for d in exported}),
+            "skipped_datasets": MetadataValue.json(skipped),
+            "dagster/row_count": sum(d.rows for d in exported),
+        }
+    )
 
 
 shared_assets = [shared_marts_file, open_data_catalog]

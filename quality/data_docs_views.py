@@ -7,10 +7,9 @@ the site config (`quality/results.py`) names them in GX's documented `view` slot
 
 from __future__ import annotations
 
+from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 from jinja2 import BytecodeCache
 from jinja2.bccache import Bucket
-
-from great_expectations.render.view import DefaultJinjaIndexPageView, DefaultJinjaPageView
 
 
 class _InMemoryBytecodeCache(BytecodeCache):

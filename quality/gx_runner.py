@@ -64,8 +64,10 @@ class SuiteOutcome:
 
     def summary(self) -> str:
         verdict = "passed" if self.passed else "FAILED"
-        lines = [f"suite {self.suite} {verdict}: {len(self.outcomes) - len(self.critical_failures) - len(self.warnings)}"
-                 f"/{len(self.outcomes)} expectations met on {self.rows:,} rows"]
+        lines = [
+            f"suite {self.suite} {verdict}: {len(self.outcomes) - len(self.critical_failures) - len(self.warnings)}"
+            f"/{len(self.outcomes)} expectations met on {self.rows:,} rows"
+        ]
         lines += [f"  critical: {o.describe()}" for o in self.critical_failures]
         lines += [f"  warning: {o.describe()}" for o in self.warnings]
         return "\n".join(lines)
@@ -107,7 +109,9 @@ def _outcome(result) -> ExpectationOutcome:
         unexpected = observed
     return ExpectationOutcome(
         expectation=config.type,
-        column=config.kwargs.get("column") or config.kwargs.get("column_list") and ",".join(config.kwargs["column_list"]),
+        column=config.kwargs.get("column")
+        or config.kwargs.get("column_list")
+        and ",".join(config.kwargs["column_list"]),
         severity=FailureSeverity(config.severity or FailureSeverity.CRITICAL).value,
         success=bool(result.success),
         unexpected_count=unexpected,
@@ -131,9 +135,16 @@ def _row_count(outcomes: list[ExpectationOutcome]) -> int:
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 
 
-def validate_sql(suite_name: str, expectations: list, table: str, *, delta_tables: dict | None = None,
-                 arrow_tables: dict | None = None, database: str = ":memory:",
-                 read_only: bool = False) -> SuiteOutcome:
+def validate_sql(
+    suite_name: str,
+    expectations: list,
+    table: str,
+    *,
+    delta_tables: dict | None = None,
+    arrow_tables: dict | None = None,
+    database: str = ":memory:",
+    read_only: bool = False,
+) -> SuiteOutcome:
     """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
 
     `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
@@ -144,13 +155,22 @@ def validate_sql(suite_name: str, expectations: list, table: str, *, delta_table
 
     context = _context()
     datasource = context.data_sources.add_or_update_sql(
-        name=suite_name, connection_string=duckdb_url(database), create_temp_table=False,
-        kwargs={"connect_args": {**connect_args(delta_tables=delta_tables, arrow_tables=arrow_tables),
-                                 **({"read_only": True} if read_only else {})}},
+        name=suite_name,
+        connection_string=duckdb_url(database),
+        create_temp_table=False,
+        kwargs={
+            "connect_args": {
+                **connect_args(delta_tables=delta_tables, arrow_tables=arrow_tables),
+                **({"read_only": True} if read_only else {}),
+            }
+        },
     )
     try:
-        batch = datasource.add_table_asset(name=table, table_name=table).add_batch_definition_whole_table(
-            name="whole").get_batch()
+        batch = (
+            datasource.add_table_asset(name=table, table_name=table)
+            .add_batch_definition_whole_table(name="whole")
+            .get_batch()
+        )
         suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
         result = batch.validate(suite, result_format=RESULT_FORMAT)
     finally:
@@ -168,5 +188,6 @@ def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> 
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
-    return SuiteOutcome(suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results],
-                        result=result)
+    return SuiteOutcome(
+        suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results], result=result
+    )

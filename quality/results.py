@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,10 +28,23 @@ DOCS_RUNS_PER_SUITE = 20
 DOCS_INDEX_RESULTS = 100  # newest results listed on the index page (GX's `validation_results_limit`)
 
 RESULT_SCHEMA = {
-    "run_id": pl.String, "validated_at": pl.Datetime("us", "UTC"), "dataset": pl.String, "layer": pl.String,
-    "suite": pl.String, "expectation": pl.String, "rule": pl.String, "dimension": pl.String, "column": pl.String,
-    "severity": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64, "unexpected_percent": pl.Float64,
-    "element_count": pl.Int64, "rows_validated": pl.Int64, "sample": pl.String, "observed": pl.String,
+    "run_id": pl.String,
+    "validated_at": pl.Datetime("us", "UTC"),
+    "dataset": pl.String,
+    "layer": pl.String,
+    "suite": pl.String,
+    "expectation": pl.String,
+    "rule": pl.String,
+    "dimension": pl.String,
+    "column": pl.String,
+    "severity": pl.String,
+    "success": pl.Boolean,
+    "unexpected_count": pl.Int64,
+    "unexpected_percent": pl.Float64,
+    "element_count": pl.Int64,
+    "rows_validated": pl.Int64,
+    "sample": pl.String,
+    "observed": pl.String,
     "error": pl.String,
 }
 
@@ -41,7 +54,7 @@ class QualityPaths:
     root: Path
 
     @classmethod
-    def of(cls, lake: Lake) -> "QualityPaths":
+    def of(cls, lake: Lake) -> QualityPaths:
         return cls(lake.root / "quality")
 
     @property
@@ -61,17 +74,33 @@ class QualityPaths:
         return self.root / "data_docs"
 
 
-def result_rows(outcome: SuiteOutcome, *, dataset: str, layer: str, run_id: str,
-                validated_at: datetime | None = None) -> pl.DataFrame:
-    validated_at = validated_at or datetime.now(timezone.utc)
-    rows = [{
-        "run_id": run_id, "validated_at": validated_at, "dataset": dataset, "layer": layer, "suite": outcome.suite,
-        "expectation": o.expectation, "rule": o.rule, "dimension": o.dimension, "column": o.column,
-        "severity": o.severity, "success": o.success, "unexpected_count": o.unexpected_count,
-        "unexpected_percent": o.unexpected_percent, "element_count": o.element_count, "rows_validated": outcome.rows,
-        "sample": json.dumps(o.sample, ensure_ascii=False), "observed": None if o.observed is None else str(o.observed),
-        "error": o.error,
-    } for o in outcome.outcomes]
+def result_rows(
+    outcome: SuiteOutcome, *, dataset: str, layer: str, run_id: str, validated_at: datetime | None = None
+) -> pl.DataFrame:
+    validated_at = validated_at or datetime.now(UTC)
+    rows = [
+        {
+            "run_id": run_id,
+            "validated_at": validated_at,
+            "dataset": dataset,
+            "layer": layer,
+            "suite": outcome.suite,
+            "expectation": o.expectation,
+            "rule": o.rule,
+            "dimension": o.dimension,
+            "column": o.column,
+            "severity": o.severity,
+            "success": o.success,
+            "unexpected_count": o.unexpected_count,
+            "unexpected_percent": o.unexpected_percent,
+            "element_count": o.element_count,
+            "rows_validated": outcome.rows,
+            "sample": json.dumps(o.sample, ensure_ascii=False),
+            "observed": None if o.observed is None else str(o.observed),
+            "error": o.error,
+        }
+        for o in outcome.outcomes
+    ]
     return pl.DataFrame(rows, schema=RESULT_SCHEMA)
 
 
@@ -93,14 +122,21 @@ def _docs_context(paths: QualityPaths):
 
     context = gx.get_context(mode="file", project_root_dir=str(paths.gx_project))
     page_view = {"module_name": "quality.data_docs_views", "class_name": "CompiledOncePageView"}
-    site = {"class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                   "validation_results_limit": DOCS_INDEX_RESULTS,
-                                   "view": {**page_view, "class_name": "CompiledOnceIndexPageView"}},
-            "site_section_builders": {"expectations": {"view": page_view}, "validations": {"view": page_view},
-                                      "profiling": "None"},  # no profiling results here
-            "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(paths.data_docs)}}
+    site = {
+        "class_name": "SiteBuilder",
+        "site_index_builder": {
+            "class_name": "DefaultSiteIndexBuilder",
+            "validation_results_limit": DOCS_INDEX_RESULTS,
+            "view": {**page_view, "class_name": "CompiledOnceIndexPageView"},
+        },
+        "site_section_builders": {
+            "expectations": {"view": page_view},
+            "validations": {"view": page_view},
+            "profiling": "None",
+        },  # no profiling results here
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(paths.data_docs)},
+    }
     sites = context.variables.data_docs_sites or {}
     if sites.get(DATA_DOCS_SITE) != site:
         for name in list(sites):
@@ -109,8 +145,9 @@ def _docs_context(paths: QualityPaths):
     return context
 
 
-def publish_data_docs(lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: str,
-                      keep: int = DOCS_RUNS_PER_SUITE) -> Path:
+def publish_data_docs(
+    lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: str, keep: int = DOCS_RUNS_PER_SUITE
+) -> Path:
     """Store the suite and its GX validation result in the lake's GX project (keeping the suite's last `keep`),
     rebuild Data Docs; returns index.html."""
     import great_expectations as gx
@@ -129,14 +166,15 @@ def publish_data_docs(lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: 
     context.suites.add_or_update(gx.ExpectationSuite(name=outcome.suite, expectations=expectations))
     key = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.suite),
-        run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(timezone.utc)),
+        run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
         batch_identifier=batch,
     )
     context.validation_results_store.set(key, result)
     _forget_older_results(context, paths, outcome.suite, keep)
     # Render only this suite and this result (plus the index): re-rendering every stored run would grow each time.
-    context.build_data_docs(site_names=[DATA_DOCS_SITE],
-                            resource_identifiers=[key, ExpectationSuiteIdentifier(name=outcome.suite)])
+    context.build_data_docs(
+        site_names=[DATA_DOCS_SITE], resource_identifiers=[key, ExpectationSuiteIdentifier(name=outcome.suite)]
+    )
     return paths.data_docs / "index.html"
 
 
@@ -145,11 +183,18 @@ def _forget_older_results(context, paths: QualityPaths, suite: str, keep: int) -
     from great_expectations.data_context.store import TupleFilesystemStoreBackend
 
     store = context.validation_results_store
-    stored = sorted((k for k in store.list_keys() if k.expectation_suite_identifier.name == suite),
-                    key=lambda k: k.run_id.run_time, reverse=True)
+    stored = sorted(
+        (k for k in store.list_keys() if k.expectation_suite_identifier.name == suite),
+        key=lambda k: k.run_id.run_time,
+        reverse=True,
+    )
     # the site's own layout for validation pages (GX's HtmlSiteStore: validations/<suite>/<run>/<time>/<batch>.html)
-    pages = TupleFilesystemStoreBackend(base_directory=str(paths.data_docs), filepath_prefix="validations",
-                                        filepath_suffix=".html", suppress_store_backend_id=True)
+    pages = TupleFilesystemStoreBackend(
+        base_directory=str(paths.data_docs),
+        filepath_prefix="validations",
+        filepath_suffix=".html",
+        suppress_store_backend_id=True,
+    )
     for key in stored[keep:]:
         store.remove_key(key)
         pages.remove_key(key.to_tuple())

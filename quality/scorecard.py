@@ -22,8 +22,14 @@ from datetime import date, datetime
 import polars as pl
 
 CRITERIA = ("correct", "complete", "clean", "live", "unified", "shared")
-VIETNAMESE = {"correct": "Đúng", "complete": "Đủ", "clean": "Sạch", "live": "Sống", "unified": "Thống nhất",
-              "shared": "Dùng chung"}
+VIETNAMESE = {
+    "correct": "Đúng",
+    "complete": "Đủ",
+    "clean": "Sạch",
+    "live": "Sống",
+    "unified": "Thống nhất",
+    "shared": "Dùng chung",
+}
 BASELINE_DAYS = 7
 SHARED_PUBLISHED, SHARED_MART_ONLY = 100.0, 50.0
 
@@ -85,12 +91,24 @@ def score(s: DatasetSignals) -> dict[str, float | None]:
 
 
 SCORECARD_SCHEMA = {
-    "day": pl.Date, "department": pl.String, "dataset": pl.String,
+    "day": pl.Date,
+    "department": pl.String,
+    "dataset": pl.String,
     **{c: pl.Float64 for c in (*CRITERIA, "overall")},
-    "rows": pl.Int64, "bronze_rows": pl.Int64, "quarantined_rows": pl.Int64, "duplicate_rows": pl.Int64,
-    "validity_run": pl.Int64, "validity_passed": pl.Int64, "required_fill_rate": pl.Float64,
-    "expected_rows": pl.Int64, "newest_data_at": pl.Datetime("us", "UTC"), "freshness_hours": pl.Float64,
-    "resolvable_values": pl.Int64, "resolved_values": pl.Int64, "in_mart": pl.Boolean, "published": pl.Boolean,
+    "rows": pl.Int64,
+    "bronze_rows": pl.Int64,
+    "quarantined_rows": pl.Int64,
+    "duplicate_rows": pl.Int64,
+    "validity_run": pl.Int64,
+    "validity_passed": pl.Int64,
+    "required_fill_rate": pl.Float64,
+    "expected_rows": pl.Int64,
+    "newest_data_at": pl.Datetime("us", "UTC"),
+    "freshness_hours": pl.Float64,
+    "resolvable_values": pl.Int64,
+    "resolved_values": pl.Int64,
+    "in_mart": pl.Boolean,
+    "published": pl.Boolean,
     "scored_at": pl.Datetime("us", "UTC"),
 }
 
@@ -100,19 +118,24 @@ def scorecard(signals: list[DatasetSignals]) -> pl.DataFrame:
     rows = []
     for s in signals:
         raw = asdict(s)
-        rows.append({
-            **{k: raw[k] for k in SCORECARD_SCHEMA if k in raw}, **score(s),
-            "required_fill_rate": s.required_filled / s.required_cells if s.required_cells else None,
-            "scored_at": s.as_of,
-        })
+        rows.append(
+            {
+                **{k: raw[k] for k in SCORECARD_SCHEMA if k in raw},
+                **score(s),
+                "required_fill_rate": s.required_filled / s.required_cells if s.required_cells else None,
+                "scored_at": s.as_of,
+            }
+        )
     return pl.DataFrame(rows, schema=SCORECARD_SCHEMA).sort("department", "dataset")
 
 
 def by_department(card: pl.DataFrame) -> pl.DataFrame:
     """A department's score on a criterion is the mean of its datasets' scores (those that apply)."""
-    return (card.group_by("day", "department")
-            .agg(pl.len().alias("datasets"), *[pl.col(c).mean().round(1) for c in (*CRITERIA, "overall")])
-            .sort("day", "department"))
+    return (
+        card.group_by("day", "department")
+        .agg(pl.len().alias("datasets"), *[pl.col(c).mean().round(1) for c in (*CRITERIA, "overall")])
+        .sort("day", "department")
+    )
 
 
 def markdown(card: pl.DataFrame) -> str:
@@ -120,7 +143,10 @@ def markdown(card: pl.DataFrame) -> str:
     header = ["department", "dataset", *[f"{c} ({VIETNAMESE[c]})" for c in CRITERIA], "overall"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in card.iter_rows(named=True):
-        cells = [row["department"], row["dataset"],
-                 *["–" if row[c] is None else f"{row[c]:.1f}" for c in (*CRITERIA, "overall")]]
+        cells = [
+            row["department"],
+            row["dataset"],
+            *["–" if row[c] is None else f"{row[c]:.1f}" for c in (*CRITERIA, "overall")],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

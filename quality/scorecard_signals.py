@@ -22,8 +22,9 @@ MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
 DBT_PROJECT = "thai_nguyen_warehouse"
 # Master data a column must resolve to, by contract column name → loader of the known values.
 MASTER_DATA = {
-    "agency_code": lambda lake: set(pl.read_csv(reference.SEEDS_DIR / "ref_agencies.csv",
-                                                infer_schema_length=0)["agency_code"]),
+    "agency_code": lambda lake: set(
+        pl.read_csv(reference.SEEDS_DIR / "ref_agencies.csv", infer_schema_length=0)["agency_code"]
+    ),
 }
 CITIZEN_REGISTRY = "citizens"
 
@@ -59,14 +60,22 @@ def _unified(lake: Lake, source: Source, silver: pl.LazyFrame) -> tuple[int, int
     for column in source.columns:
         known = resolvable_commune_codes() if column.reference == "commune" else _master_values(lake, source, column)
         if known is not None:  # a Series: no Python list of millions of values to convert per column
-            checks.append((column.name, known if isinstance(known, pl.Series)
-                           else pl.Series(sorted(known), dtype=pl.String)))
+            checks.append(
+                (column.name, known if isinstance(known, pl.Series) else pl.Series(sorted(known), dtype=pl.String))
+            )
     if not checks:
         return 0, 0
-    totals = silver.select(
-        *[pl.col(name).is_not_null().sum().alias(f"n_{i}") for i, (name, _) in enumerate(checks)],
-        *[pl.col(name).cast(pl.String).is_in(known).sum().alias(f"ok_{i}") for i, (name, known) in enumerate(checks)],
-    ).collect().row(0, named=True)
+    totals = (
+        silver.select(
+            *[pl.col(name).is_not_null().sum().alias(f"n_{i}") for i, (name, _) in enumerate(checks)],
+            *[
+                pl.col(name).cast(pl.String).is_in(known).sum().alias(f"ok_{i}")
+                for i, (name, known) in enumerate(checks)
+            ],
+        )
+        .collect()
+        .row(0, named=True)
+    )
     return (sum(totals[f"n_{i}"] for i in range(len(checks))), sum(totals[f"ok_{i}"] for i in range(len(checks))))
 
 
@@ -84,9 +93,13 @@ def _sharing(lake: Lake, source: Source, manifest: dict | None) -> tuple[bool, b
     """(feeds a warehouse mart, one of those marts is published under lake/published/)."""
     if not manifest:
         return False, False
-    marts = [manifest["nodes"][n] for n in _descendants(manifest, f"source.{DBT_PROJECT}.silver.{source.name}")
-             if n in manifest["nodes"] and manifest["nodes"][n]["resource_type"] == "model"
-             and manifest["nodes"][n].get("schema") == "marts"]
+    marts = [
+        manifest["nodes"][n]
+        for n in _descendants(manifest, f"source.{DBT_PROJECT}.silver.{source.name}")
+        if n in manifest["nodes"]
+        and manifest["nodes"][n]["resource_type"] == "model"
+        and manifest["nodes"][n].get("schema") == "marts"
+    ]
     # `published/<mart>` assets write lake/published/mart=<name>/ once the mart's gates pass
     published = any((lake.published / f"mart={m['name']}" / "data_0.parquet").exists() for m in marts)
     return bool(marts), published
@@ -98,32 +111,47 @@ def _validity(results: pl.DataFrame, dataset: str) -> tuple[int, int]:
     if mine.is_empty():
         return 0, 0
     latest = mine.group_by("suite").agg(pl.col("validated_at").max().alias("latest"))
-    validity = (mine.join(latest, on="suite").filter(pl.col("validated_at") == pl.col("latest"))
-                .filter(pl.col("dimension") == "validity"))
+    validity = (
+        mine.join(latest, on="suite")
+        .filter(pl.col("validated_at") == pl.col("latest"))
+        .filter(pl.col("dimension") == "validity")
+    )
     return validity.height, int(validity["success"].sum())
 
 
 def _expected_rows(history: pl.DataFrame | None, dataset: str, day: date) -> int | None:
     if history is None or history.is_empty():
         return None
-    window = history.filter((pl.col("dataset") == dataset) & (pl.col("day") < day)
-                            & (pl.col("day") >= day - timedelta(days=BASELINE_DAYS)))
+    window = history.filter(
+        (pl.col("dataset") == dataset) & (pl.col("day") < day) & (pl.col("day") >= day - timedelta(days=BASELINE_DAYS))
+    )
     return None if window.is_empty() else int(window["rows"].max())
 
 
-def gather(lake: Lake, catalog: dict[str, Source], as_of: datetime,
-           history: pl.DataFrame | None = None) -> list[DatasetSignals]:
+def gather(
+    lake: Lake, catalog: dict[str, Source], as_of: datetime, history: pl.DataFrame | None = None
+) -> list[DatasetSignals]:
     results = read_results(lake)
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else None
     quarantine = pl.scan_delta(str(lake.quarantine)) if _is_delta(lake.quarantine) else None
     signals = []
     for source in catalog.values():
-        base = {"dataset": source.name, "department": source.department, "day": as_of.date(), "as_of": as_of,
-                "freshness_hours": float(source.freshness_hours)}
+        base = {
+            "dataset": source.name,
+            "department": source.department,
+            "day": as_of.date(),
+            "as_of": as_of,
+            "freshness_hours": float(source.freshness_hours),
+        }
         validity_run, validity_passed = _validity(results, source.name)
         in_mart, published = _sharing(lake, source, manifest)
-        base.update(validity_run=validity_run, validity_passed=validity_passed, in_mart=in_mart, published=published,
-                    expected_rows=_expected_rows(history, source.name, as_of.date()))
+        base.update(
+            validity_run=validity_run,
+            validity_passed=validity_passed,
+            in_mart=in_mart,
+            published=published,
+            expected_rows=_expected_rows(history, source.name, as_of.date()),
+        )
         bronze_path, silver_path = lake.bronze(source.name), lake.silver(source.name)
         if _is_delta(bronze_path):
             bronze = pl.scan_delta(str(bronze_path))
@@ -132,14 +160,27 @@ def gather(lake: Lake, catalog: dict[str, Source], as_of: datetime,
             # One scan: counts, fill and distinct rows together. Distinct rows are counted by their 64-bit hash
             # (2.7x faster than comparing the row structs on 5 M rows); a collision would count one duplicate too
             # many, with odds of ~1e-6 at province scale: nothing a percentage score can show.
-            stats = bronze.select(pl.len().alias("_rows"), pl.col("_ingested_at").max().alias("_newest"),
-                                  pl.struct(source.column_names).hash().n_unique().alias("_distinct"),
-                                  *filled).collect().row(0, named=True)
-            base.update(bronze_rows=stats["_rows"], duplicate_rows=stats["_rows"] - stats["_distinct"],
-                        required_cells=stats["_rows"] * len(required),
-                        required_filled=sum(stats[c] for c in required), newest_data_at=stats["_newest"])
+            stats = (
+                bronze.select(
+                    pl.len().alias("_rows"),
+                    pl.col("_ingested_at").max().alias("_newest"),
+                    pl.struct(source.column_names).hash().n_unique().alias("_distinct"),
+                    *filled,
+                )
+                .collect()
+                .row(0, named=True)
+            )
+            base.update(
+                bronze_rows=stats["_rows"],
+                duplicate_rows=stats["_rows"] - stats["_distinct"],
+                required_cells=stats["_rows"] * len(required),
+                required_filled=sum(stats[c] for c in required),
+                newest_data_at=stats["_newest"],
+            )
         if quarantine is not None:
-            base["quarantined_rows"] = quarantine.filter(pl.col("source") == source.name).select(pl.len()).collect().item()
+            base["quarantined_rows"] = (
+                quarantine.filter(pl.col("source") == source.name).select(pl.len()).collect().item()
+            )
         if _is_delta(silver_path):
             silver = pl.scan_delta(str(silver_path))
             base["rows"] = silver.select(pl.len()).collect().item()
@@ -169,8 +210,11 @@ def refresh_scorecard(lake: Lake, catalog: dict[str, Source], as_of: datetime) -
     else:
         write_deltalake(str(path), card.to_arrow(), mode="append")
     history = pl.read_delta(str(path)).sort("day", "department", "dataset")
-    tables = {"scorecard_daily": history, "scorecard_department_daily": by_department(history),
-              "validation_results": read_results(lake)}
+    tables = {
+        "scorecard_daily": history,
+        "scorecard_department_daily": by_department(history),
+        "validation_results": read_results(lake),
+    }
     with duckdb.connect(str(lake.warehouse)) as con:
         con.execute("create schema if not exists quality")
         for name, frame in tables.items():

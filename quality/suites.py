@@ -59,12 +59,16 @@ def _semantic_expectation(column: Column, kind: str, severity: str | None, mostl
     extra = {"severity": severity, "mostly": mostly} if severity else {"mostly": mostly}
     every = "_all" if severity else ""  # the warning twin that reports any bad value
     if kind == "cccd":
-        return gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=cccd_pattern(),
-                                                  meta=_meta(f"cccd{every}", "validity"), **extra)
+        return gxe.ExpectColumnValuesToMatchRegex(
+            column=column.name, regex=cccd_pattern(), meta=_meta(f"cccd{every}", "validity"), **extra
+        )
     if kind == "tax_code":
-        return ExpectColumnValuesToBeValidVnTaxCode(column=column.name, meta=_meta(f"tax_code{every}", "validity"), **extra)
-    return gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=VN_MOBILE_PATTERN,
-                                              meta=_meta(f"vn_mobile{every}", "validity"), **extra)
+        return ExpectColumnValuesToBeValidVnTaxCode(
+            column=column.name, meta=_meta(f"tax_code{every}", "validity"), **extra
+        )
+    return gxe.ExpectColumnValuesToMatchRegex(
+        column=column.name, regex=VN_MOBILE_PATTERN, meta=_meta(f"vn_mobile{every}", "validity"), **extra
+    )
 
 
 def _date_range(column: Column, today: date, mostly: float = 1.0, severity: str | None = None):
@@ -73,27 +77,45 @@ def _date_range(column: Column, today: date, mostly: float = 1.0, severity: str 
     # datetime bounds compare with DATE and TIMESTAMP columns alike, in SQL and in pandas.
     low, high = datetime.combine(EARLIEST_DATE, datetime.min.time()), datetime.combine(latest, datetime.max.time())
     extra = {"severity": severity} if severity else {}
-    return gxe.ExpectColumnValuesToBeBetween(column=column.name, min_value=low, max_value=high, mostly=mostly,
-                                             meta=_meta("date_range_all" if severity else "date_range", "validity"), **extra)
+    return gxe.ExpectColumnValuesToBeBetween(
+        column=column.name,
+        min_value=low,
+        max_value=high,
+        mostly=mostly,
+        meta=_meta("date_range_all" if severity else "date_range", "validity"),
+        **extra,
+    )
 
 
 def bronze_suite(source: Source) -> list:
     """Contract shape on the raw rows: columns exist as text, lineage is there, something landed, required fields
     are mostly filled (a few gaps are the quarantine's job; a column mostly empty means the extract is broken)."""
     expectations = [gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta("row_count", "volume"))]
-    expectations += [gxe.ExpectColumnToExist(column=c, meta=_meta("column_exists", "schema"))
-                     for c in [*source.column_names, *LINEAGE_COLUMNS]]
+    expectations += [
+        gxe.ExpectColumnToExist(column=c, meta=_meta("column_exists", "schema"))
+        for c in [*source.column_names, *LINEAGE_COLUMNS]
+    ]
     as_text = " or ".join(f"typeof(\"{c}\") <> 'VARCHAR'" for c in source.column_names)
-    expectations.append(gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=f"select * from {{batch}} where {as_text}",
-        description="Bronze keeps every contract column as raw text.", meta=_meta("raw_text", "schema")))
+    expectations.append(
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=f"select * from {{batch}} where {as_text}",
+            description="Bronze keeps every contract column as raw text.",
+            meta=_meta("raw_text", "schema"),
+        )
+    )
     expectations.append(gxe.ExpectColumnValuesToNotBeNull(column="_file_hash", meta=_meta("lineage", "schema")))
     for column in source.columns:
         if column.required:
-            expectations.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=column.name, mostly=1 - MAX_MISSING_REQUIRED_SHARE, meta=_meta("required", "completeness")))
-            expectations.append(gxe.ExpectColumnValuesToNotBeNull(
-                column=column.name, severity=WARNING, meta=_meta("required_all", "completeness")))
+            expectations.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=column.name, mostly=1 - MAX_MISSING_REQUIRED_SHARE, meta=_meta("required", "completeness")
+                )
+            )
+            expectations.append(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column=column.name, severity=WARNING, meta=_meta("required_all", "completeness")
+                )
+            )
     return expectations
 
 
@@ -105,31 +127,48 @@ def silver_suite(source: Source, today: date | None = None) -> list:
     for column in source.columns:
         kind = semantic_kind(column)
         if column.required:
-            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column.name,
-                                                                  meta=_meta("required", "completeness")))
+            expectations.append(
+                gxe.ExpectColumnValuesToNotBeNull(column=column.name, meta=_meta("required", "completeness"))
+            )
         if kind and column.type == "string":
             expectations.append(_semantic_expectation(column, kind, None, mostly=1 - MAX_INVALID_SHARE))
             expectations.append(_semantic_expectation(column, kind, WARNING))
         elif column.pattern:
-            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=column.name, regex=column.pattern,
-                                                                   meta=_meta("pattern", "validity")))
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=column.name, regex=column.pattern, meta=_meta("pattern", "validity")
+                )
+            )
         if column.allowed:
-            expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column.name, value_set=list(column.allowed),
-                                                                meta=_meta("allowed", "validity")))
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column=column.name, value_set=list(column.allowed), meta=_meta("allowed", "validity")
+                )
+            )
         if column.type in ("date", "datetime"):
             expectations.append(_date_range(column, today, mostly=1 - MAX_INVALID_SHARE))
             expectations.append(_date_range(column, today, severity=WARNING))
         if column.reference == "commune":
-            expectations.append(ExpectColumnValuesToBeKnownCommuneCode(
-                column=column.name, mostly=1 - MAX_UNKNOWN_COMMUNE_SHARE, meta=_meta("commune_known", "consistency")))
-            expectations.append(ExpectColumnValuesToBeKnownCommuneCode(
-                column=column.name, severity=WARNING, meta=_meta("commune_known_all", "consistency")))
+            expectations.append(
+                ExpectColumnValuesToBeKnownCommuneCode(
+                    column=column.name, mostly=1 - MAX_UNKNOWN_COMMUNE_SHARE, meta=_meta("commune_known", "consistency")
+                )
+            )
+            expectations.append(
+                ExpectColumnValuesToBeKnownCommuneCode(
+                    column=column.name, severity=WARNING, meta=_meta("commune_known_all", "consistency")
+                )
+            )
     if len(source.primary_key) == 1:
-        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=source.primary_key[0],
-                                                             meta=_meta("unique_key", "uniqueness")))
+        expectations.append(
+            gxe.ExpectColumnValuesToBeUnique(column=source.primary_key[0], meta=_meta("unique_key", "uniqueness"))
+        )
     else:
-        expectations.append(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(source.primary_key),
-                                                                meta=_meta("unique_key", "uniqueness")))
+        expectations.append(
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=list(source.primary_key), meta=_meta("unique_key", "uniqueness")
+            )
+        )
     return expectations
 
 
@@ -137,12 +176,23 @@ def dossier_on_time_mart_suite(silver_dossiers: int) -> list:
     """Business rules of the on-time mart; its received counts must add up to the dossiers in silver."""
     return [
         gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta("row_count", "volume")),
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["agency_code", "month"], meta=_meta("unique_key", "uniqueness")),
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["agency_code", "month"], meta=_meta("unique_key", "uniqueness")
+        ),
         gxe.ExpectColumnValuesToNotBeNull(column="agency_code", meta=_meta("required", "completeness")),
-        gxe.ExpectColumnValuesToBeBetween(column="on_time_rate", min_value=0, max_value=1,
-                                          meta=_meta("rate_in_0_1", "validity")),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="resolved_count", column_B="resolved_on_time_count",
-                                                     or_equal=True, meta=_meta("on_time_le_resolved", "validity")),
-        gxe.ExpectColumnSumToBeBetween(column="received_count", min_value=silver_dossiers, max_value=silver_dossiers,
-                                       meta=_meta("reconciles_with_silver", "consistency")),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="on_time_rate", min_value=0, max_value=1, meta=_meta("rate_in_0_1", "validity")
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="resolved_count",
+            column_B="resolved_on_time_count",
+            or_equal=True,
+            meta=_meta("on_time_le_resolved", "validity"),
+        ),
+        gxe.ExpectColumnSumToBeBetween(
+            column="received_count",
+            min_value=silver_dossiers,
+            max_value=silver_dossiers,
+            meta=_meta("reconciles_with_silver", "consistency"),
+        ),
     ]

@@ -34,6 +34,7 @@ class Suppression:
 @dataclass(frozen=True)
 class Incremental:
     """Copy only the source rows changed since the last build (sharing/incremental_copy.py)."""
+
     unique_key: str  # source column naming a row; replaced rows are matched on it
     changed_since: str  # source column: when the row last changed (silver's ingest time, dbt's built_at)
 
@@ -90,8 +91,10 @@ def _rule(table: str, column: str, raw) -> ColumnRule:
         return ColumnRule("pseudonymise", domain=str(raw["pseudonymise"]), rename=raw.get("as"))
     if isinstance(raw, dict) and set(raw) == {"year"}:
         return ColumnRule("year", rename=raw["year"])
-    raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}, column {column}: unknown treatment {raw!r} "
-                             f"(expected keep, drop, mask_phone, {{pseudonymise: DOMAIN, as: NAME}} or {{year: NAME}})")
+    raise SharingConfigError(
+        f"{CONFIG_PATH.name}: table {table}, column {column}: unknown treatment {raw!r} "
+        f"(expected keep, drop, mask_phone, {{pseudonymise: DOMAIN, as: NAME}} or {{year: NAME}})"
+    )
 
 
 def _open_dataset(table: str, raw: dict, defaults: dict) -> OpenDataset:
@@ -100,29 +103,42 @@ def _open_dataset(table: str, raw: dict, defaults: dict) -> OpenDataset:
     if missing:
         raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: open_data lacks {', '.join(missing)}")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", merged["dataset"]):
-        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: open_data.dataset {merged['dataset']!r} must "
-                                 "be lowercase ASCII words joined by '-' (it is a folder and a URL)")
+        raise SharingConfigError(
+            f"{CONFIG_PATH.name}: table {table}: open_data.dataset {merged['dataset']!r} must "
+            "be lowercase ASCII words joined by '-' (it is a folder and a URL)"
+        )
     return OpenDataset(
-        dataset=merged["dataset"], title_vi=merged["title_vi"], title_en=merged["title_en"],
+        dataset=merged["dataset"],
+        title_vi=merged["title_vi"],
+        title_en=merged["title_en"],
         description_vi=" ".join(merged["description_vi"].split()),
         description_en=" ".join(merged["description_en"].split()),
-        frequency=merged.get("frequency", "daily"), licence=merged["licence"], licence_title=merged["licence_title"],
-        spatial=merged.get("spatial", ""), keywords=tuple(merged.get("keywords", ())),
-        temporal_column=merged.get("temporal_column"), column_titles=dict(merged.get("column_titles") or {}),
+        frequency=merged.get("frequency", "daily"),
+        licence=merged["licence"],
+        licence_title=merged["licence_title"],
+        spatial=merged.get("spatial", ""),
+        keywords=tuple(merged.get("keywords", ())),
+        temporal_column=merged.get("temporal_column"),
+        column_titles=dict(merged.get("column_titles") or {}),
     )
 
 
 def _incremental(table: str, raw, columns: dict[str, ColumnRule], suppress: Suppression | None) -> Incremental:
     if not (isinstance(raw, dict) and set(raw) == {"unique_key", "changed_since"}):
-        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: incremental must be "
-                                 "{unique_key: COLUMN, changed_since: COLUMN}")
+        raise SharingConfigError(
+            f"{CONFIG_PATH.name}: table {table}: incremental must be {{unique_key: COLUMN, changed_since: COLUMN}}"
+        )
     if suppress:
-        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: suppressed aggregates are rebuilt whole, "
-                                 "incremental is for record tables")
+        raise SharingConfigError(
+            f"{CONFIG_PATH.name}: table {table}: suppressed aggregates are rebuilt whole, "
+            "incremental is for record tables"
+        )
     key_rule = columns.get(raw["unique_key"], ColumnRule("keep"))
     if key_rule.treatment not in ("keep", "pseudonymise"):
-        raise SharingConfigError(f"{CONFIG_PATH.name}: table {table}: incremental.unique_key {raw['unique_key']} "
-                                 f"must be kept or pseudonymised in the shared table, not {key_rule.treatment}")
+        raise SharingConfigError(
+            f"{CONFIG_PATH.name}: table {table}: incremental.unique_key {raw['unique_key']} "
+            f"must be kept or pseudonymised in the shared table, not {key_rule.treatment}"
+        )
     return Incremental(raw["unique_key"], raw["changed_since"])
 
 
@@ -140,12 +156,15 @@ def load_config(path: Path = CONFIG_PATH) -> SharingConfig:
         suppress = None
         if entry.get("suppress"):
             s = entry["suppress"]
-            suppress = Suppression(where=s.get("where", "true"), counts=tuple(s["counts"]),
-                                   derived=tuple(s.get("derived", ())))
+            suppress = Suppression(
+                where=s.get("where", "true"), counts=tuple(s["counts"]), derived=tuple(s.get("derived", ()))
+            )
         open_data = _open_dataset(name, entry["open_data"], defaults) if entry.get("open_data") else None
         if open_data and any(r.treatment in ("pseudonymise", "mask_phone") for r in columns.values()):
-            raise SharingConfigError(f"{path.name}: table {name} holds pseudonymised or masked personal data and "
-                                     "cannot be open data (publish an aggregate instead)")
+            raise SharingConfigError(
+                f"{path.name}: table {name} holds pseudonymised or masked personal data and "
+                "cannot be open data (publish an aggregate instead)"
+            )
         incremental = _incremental(name, entry["incremental"], columns, suppress) if entry.get("incremental") else None
         tables.append(SharedTable(name, sources, columns, suppress, open_data, incremental))
     datasets = [t.open_data.dataset for t in tables if t.open_data]

@@ -44,9 +44,21 @@ class CopyResult:
     rows: int  # in the table afterwards
 
 
-def copy_table(con: duckdb.DuckDBPyConnection, name: str, select: str, *, database: str, source: str,
-               unique_key: str, changed_since: str, description: str, key: bytes, built_at: datetime,
-               from_published: bool, why_fresh: str = "") -> CopyResult:
+def copy_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    select: str,
+    *,
+    database: str,
+    source: str,
+    unique_key: str,
+    changed_since: str,
+    description: str,
+    key: bytes,
+    built_at: datetime,
+    from_published: bool,
+    why_fresh: str = "",
+) -> CopyResult:
     """Bring shared table `name` (output key column `unique_key`) up to date with `select` from `database`.`source`,
     filtering on the source column `changed_since`; `description` is what the rows depend on besides the source.
     In a copy of the published file (`from_published`) a table that needs a whole build raises WholeBuildNeeded;
@@ -59,13 +71,19 @@ def copy_table(con: duckdb.DuckDBPyConnection, name: str, select: str, *, databa
     recorded = _recorded_state(con, name)
     watermark = recorded and recorded["watermark"]
     newest, source_rows, rebuilt_since = con.execute(
-        f"select max({changed})::varchar, count(*), coalesce(min({changed}) > ?, true) from {sourced}",
-        [watermark]).fetchall()[0]
-    reason = (unknown_reads if fingerprint is None else
-              _why_whole(recorded, fingerprint, rebuilt_since, built_at) if from_published else why_fresh)
+        f"select max({changed})::varchar, count(*), coalesce(min({changed}) > ?, true) from {sourced}", [watermark]
+    ).fetchall()[0]
+    reason = (
+        unknown_reads
+        if fingerprint is None
+        else _why_whole(recorded, fingerprint, rebuilt_since, built_at)
+        if from_published
+        else why_fresh
+    )
     if reason is None:
-        written = con.execute(f"create or replace temp table shared_delta as {select} where {changed} > ?",
-                              [watermark]).fetchall()[0][0]
+        written = con.execute(
+            f"create or replace temp table shared_delta as {select} where {changed} > ?", [watermark]
+        ).fetchall()[0][0]
         con.execute(f"delete from {name} where {quoted(unique_key)} in (select {quoted(unique_key)} from shared_delta)")
         con.execute(f"insert into {name} by name select * from shared_delta")
         con.execute("drop table shared_delta")
@@ -103,8 +121,9 @@ def _recorded_state(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
     return state if state and {"fingerprint", "watermark", "whole_built_at"} <= set(state) else None
 
 
-def _record_state(con: duckdb.DuckDBPyConnection, name: str, fingerprint: str | None, watermark: str | None,
-                  whole_built_at: str) -> None:
+def _record_state(
+    con: duckdb.DuckDBPyConnection, name: str, fingerprint: str | None, watermark: str | None, whole_built_at: str
+) -> None:
     state = {"fingerprint": fingerprint, "watermark": watermark, "whole_built_at": whole_built_at}
     con.execute(f"comment on table {name} is '{json.dumps(state)}'")
 
@@ -123,21 +142,25 @@ def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str)
         if fingerprint:
             return f"{relation}={fingerprint}"
     if kind == "table":
-        rows, content = con.execute(
-            f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[0]
+        rows, content = con.execute(f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[
+            0
+        ]
         return f"{relation}={rows}:{content}"
     reads = sorted(_relations_read(con, database, sql))
     return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r) for r in reads)])
 
 
-def _catalog_entry(con: duckdb.DuckDBPyConnection, database: str,
-                   relation: str) -> tuple[str, str | None, str | None] | None:
+def _catalog_entry(
+    con: duckdb.DuckDBPyConnection, database: str, relation: str
+) -> tuple[str, str | None, str | None] | None:
     """(kind, view SQL, comment) of `relation` (schema.name) in `database`, None when it is not there."""
     schema, name = relation.split(".")
     found = con.execute(
         "select 'view', sql, comment from duckdb_views() where database_name = $1 and schema_name = $2 "
         "and view_name = $3 union all select 'table', null, comment from duckdb_tables() "
-        "where database_name = $1 and schema_name = $2 and table_name = $3", [database, schema, name]).fetchall()
+        "where database_name = $1 and schema_name = $2 and table_name = $3",
+        [database, schema, name],
+    ).fetchall()
     return found[0] if found else None
 
 
@@ -152,8 +175,11 @@ def _json_object(text: str | None) -> dict | None:
 
 def _relations_read(con: duckdb.DuckDBPyConnection, database: str, view_sql: str) -> set[str]:
     """The warehouse tables and views a view's SQL names (CTE names resolve to nothing and are skipped)."""
-    tree = json.loads(con.execute("select json_serialize_sql(?)", [_CREATE_VIEW.sub("", view_sql, count=1)
-                                                                    .rstrip().rstrip(";")]).fetchall()[0][0])
+    tree = json.loads(
+        con.execute(
+            "select json_serialize_sql(?)", [_CREATE_VIEW.sub("", view_sql, count=1).rstrip().rstrip(";")]
+        ).fetchall()[0][0]
+    )
     if tree.get("error"):
         raise ValueError(f"cannot tell what a view reads: {tree.get('error_message')}")
     named: set[tuple[str, str]] = set()
@@ -166,7 +192,11 @@ def _relations_read(con: duckdb.DuckDBPyConnection, database: str, view_sql: str
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    existing = set(con.execute(
-        "select schema_name, view_name from duckdb_views() where database_name = $1 union "
-        "select schema_name, table_name from duckdb_tables() where database_name = $1", [database]).fetchall())
+    existing = set(
+        con.execute(
+            "select schema_name, view_name from duckdb_views() where database_name = $1 union "
+            "select schema_name, table_name from duckdb_tables() where database_name = $1",
+            [database],
+        ).fetchall()
+    )
     return {f"{schema}.{name}" for schema, name in named & existing}

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -22,13 +22,18 @@ import duckdb
 from sharing.config import SharedTable, SharingConfig
 
 FREQUENCIES = {  # Dublin Core collection frequency vocabulary
-    "daily": "http://purl.org/cld/freq/daily", "weekly": "http://purl.org/cld/freq/weekly",
-    "monthly": "http://purl.org/cld/freq/monthly", "irregular": "http://purl.org/cld/freq/irregular",
+    "daily": "http://purl.org/cld/freq/daily",
+    "weekly": "http://purl.org/cld/freq/weekly",
+    "monthly": "http://purl.org/cld/freq/monthly",
+    "irregular": "http://purl.org/cld/freq/irregular",
     "annual": "http://purl.org/cld/freq/annual",
 }
 CONTEXT = {
-    "dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/", "foaf": "http://xmlns.com/foaf/0.1/",
-    "csvw": "http://www.w3.org/ns/csvw#", "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "csvw": "http://www.w3.org/ns/csvw#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
 
@@ -59,8 +64,15 @@ class ExportedDataset:
     entry: dict
 
 
-def _entry(table: SharedTable, config: SharingConfig, columns: list[tuple[str, str]], rows: int,
-           temporal: tuple | None, files: dict[str, Path], modified: datetime) -> dict:
+def _entry(
+    table: SharedTable,
+    config: SharingConfig,
+    columns: list[tuple[str, str]],
+    rows: int,
+    temporal: tuple | None,
+    files: dict[str, Path],
+    modified: datetime,
+) -> dict:
     od = table.open_data
     publisher = config.publisher
     entry = {
@@ -69,9 +81,11 @@ def _entry(table: SharedTable, config: SharingConfig, columns: list[tuple[str, s
         "dct:identifier": od.dataset,
         "dct:title": _lang(od.title_vi, od.title_en),
         "dct:description": _lang(od.description_vi, od.description_en),
-        "dct:publisher": {"@type": "foaf:Agent", "foaf:name": _lang(publisher.get("name_vi", ""),
-                                                                    publisher.get("name_en", "")),
-                          "foaf:homepage": publisher.get("homepage")},
+        "dct:publisher": {
+            "@type": "foaf:Agent",
+            "foaf:name": _lang(publisher.get("name_vi", ""), publisher.get("name_en", "")),
+            "foaf:homepage": publisher.get("homepage"),
+        },
         "dct:accrualPeriodicity": {"@id": FREQUENCIES.get(od.frequency, od.frequency)},
         "dct:license": {"@id": od.licence, "dct:title": od.licence_title},
         "dct:modified": modified.isoformat(timespec="seconds"),
@@ -80,28 +94,50 @@ def _entry(table: SharedTable, config: SharingConfig, columns: list[tuple[str, s
         "dcat:keyword": list(od.keywords),
         "dct:source": table.name,
         "rows": rows,
-        "csvw:tableSchema": {"csvw:column": [
-            {"csvw:name": name, "csvw:datatype": xsd_type(data_type),
-             **({"dct:title": _lang(od.column_titles[name]["vi"], od.column_titles[name]["en"])}
-                if name in od.column_titles else {})}
-            for name, data_type in columns]},
+        "csvw:tableSchema": {
+            "csvw:column": [
+                {
+                    "csvw:name": name,
+                    "csvw:datatype": xsd_type(data_type),
+                    **(
+                        {"dct:title": _lang(od.column_titles[name]["vi"], od.column_titles[name]["en"])}
+                        if name in od.column_titles
+                        else {}
+                    ),
+                }
+                for name, data_type in columns
+            ]
+        },
         "dcat:distribution": [
-            {"@type": "dcat:Distribution", "dcat:downloadURL": f"{od.dataset}/{path.name}", "dct:format": fmt,
-             "dcat:mediaType": media, "dcat:byteSize": path.stat().st_size, "dct:license": {"@id": od.licence},
-             **({"csvw:encoding": "utf-8"} if fmt == "CSV" else {})}
-            for fmt, media, path in (("CSV", "text/csv", files["csv"]),
-                                     ("Parquet", "application/vnd.apache.parquet", files["parquet"]))],
+            {
+                "@type": "dcat:Distribution",
+                "dcat:downloadURL": f"{od.dataset}/{path.name}",
+                "dct:format": fmt,
+                "dcat:mediaType": media,
+                "dcat:byteSize": path.stat().st_size,
+                "dct:license": {"@id": od.licence},
+                **({"csvw:encoding": "utf-8"} if fmt == "CSV" else {}),
+            }
+            for fmt, media, path in (
+                ("CSV", "text/csv", files["csv"]),
+                ("Parquet", "application/vnd.apache.parquet", files["parquet"]),
+            )
+        ],
     }
     if temporal and temporal[0] is not None:
-        entry["dct:temporal"] = {"@type": "dct:PeriodOfTime", "dcat:startDate": str(temporal[0]),
-                                 "dcat:endDate": str(temporal[1])}
+        entry["dct:temporal"] = {
+            "@type": "dct:PeriodOfTime",
+            "dcat:startDate": str(temporal[0]),
+            "dcat:endDate": str(temporal[1]),
+        }
     return entry
 
 
-def export_open_data(shared_file: Path, out_dir: Path, config: SharingConfig,
-                     modified: datetime | None = None) -> tuple[list[ExportedDataset], list[dict]]:
+def export_open_data(
+    shared_file: Path, out_dir: Path, config: SharingConfig, modified: datetime | None = None
+) -> tuple[list[ExportedDataset], list[dict]]:
     """Write every configured open dataset present in the shared file; returns (exported, skipped)."""
-    modified = modified or datetime.now(timezone.utc)
+    modified = modified or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
     exported, skipped = [], []
     with duckdb.connect(str(shared_file), read_only=True) as con:
@@ -111,23 +147,29 @@ def export_open_data(shared_file: Path, out_dir: Path, config: SharingConfig,
             if table.name not in present:
                 skipped.append({"dataset": od.dataset, "table": table.name, "reason": "not in the shared file"})
                 continue
-            columns = con.execute(f"select column_name, data_type from duckdb_columns() where schema_name = "
-                                  f"'{table.schema}' and table_name = '{table.table}' order by column_index").fetchall()
+            columns = con.execute(
+                f"select column_name, data_type from duckdb_columns() where schema_name = "
+                f"'{table.schema}' and table_name = '{table.table}' order by column_index"
+            ).fetchall()
             staging = out_dir / f".{od.dataset}.building"
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             files = {"csv": staging / f"{od.dataset}.csv", "parquet": staging / f"{od.dataset}.parquet"}
-            con.execute(f"copy {table.name} to '{files['csv']}' (format csv, header, delimiter ',', "
-                        "dateformat '%Y-%m-%d', timestampformat '%Y-%m-%dT%H:%M:%S')")
+            con.execute(
+                f"copy {table.name} to '{files['csv']}' (format csv, header, delimiter ',', "
+                "dateformat '%Y-%m-%d', timestampformat '%Y-%m-%dT%H:%M:%S')"
+            )
             con.execute(f"copy {table.name} to '{files['parquet']}' (format parquet, compression zstd)")
             rows = con.execute(f"select count(*) from {table.name}").fetchall()[0][0]
             temporal = None
             if od.temporal_column and od.temporal_column in {c for c, _ in columns}:
-                temporal = con.execute(f'select min("{od.temporal_column}"), max("{od.temporal_column}") '
-                                       f"from {table.name}").fetchall()[0]
+                temporal = con.execute(
+                    f'select min("{od.temporal_column}"), max("{od.temporal_column}") from {table.name}'
+                ).fetchall()[0]
             entry = _entry(table, config, columns, rows, temporal, files, modified)
-            (staging / "metadata.json").write_text(json.dumps({"@context": CONTEXT, **entry}, ensure_ascii=False,
-                                                              indent=2), encoding="utf-8")
+            (staging / "metadata.json").write_text(
+                json.dumps({"@context": CONTEXT, **entry}, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
             final = out_dir / od.dataset
             old = out_dir / f".{od.dataset}.old"
             shutil.rmtree(old, ignore_errors=True)
@@ -137,10 +179,13 @@ def export_open_data(shared_file: Path, out_dir: Path, config: SharingConfig,
             shutil.rmtree(old, ignore_errors=True)
             exported.append(ExportedDataset(od.dataset, table.name, rows, entry))
     catalog = {
-        "@context": CONTEXT, "@type": "dcat:Catalog",
+        "@context": CONTEXT,
+        "@type": "dcat:Catalog",
         "dct:title": _lang("Dữ liệu mở tỉnh Thái Nguyên", "Thái Nguyên province open data"),
-        "dct:publisher": {"@type": "foaf:Agent", "foaf:name": _lang(config.publisher.get("name_vi", ""),
-                                                                    config.publisher.get("name_en", ""))},
+        "dct:publisher": {
+            "@type": "foaf:Agent",
+            "foaf:name": _lang(config.publisher.get("name_vi", ""), config.publisher.get("name_en", "")),
+        },
         "dct:modified": modified.isoformat(timespec="seconds"),
         "dct:license": {"@id": config.open_datasets[0].open_data.licence} if config.open_datasets else None,
         "dcat:dataset": [d.entry for d in exported],

@@ -24,8 +24,20 @@ CCCD_RE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 PHONE_RE = r"(^|[^0-9A-Za-z+])(\+84|84|0)[ .-]?([35789]([ .-]?[0-9]){8}|2([ .-]?[0-9]){9})([^0-9A-Za-z]|$)"
 TEXT_TYPES = ("VARCHAR", "JSON")
 ASCII_BLANKS = (32, 9, 10, 12, 13)  # what RE2's \s matches: space, tab, line feed, form feed, carriage return
-NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE")
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,12 +46,13 @@ class Needles:
 
     Identifiers stay polars Series: at province scale there are millions, and Python sets of them cost more than
     the scan itself."""
+
     names: frozenset[str] = frozenset()
     cccds: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
     phones: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
 
     @classmethod
-    def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> "Needles":
+    def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> Needles:
         full_names = _distinct(names).str.normalize("NFC").str.to_lowercase()
         full_names = full_names.filter(full_names.str.count_matches(r"\S+") >= 2)
         return cls(frozenset(full_names.to_list()), _distinct(cccds), _distinct(phones))
@@ -87,8 +100,10 @@ class ScanReport:
         return sum(c.values for c in self.columns)
 
     def summary(self) -> str:
-        text = (f"PII scan: {len(self.tables)} tables, {len(self.columns)} columns, {self.values_scanned:,} values, "
-                f"{sum(c.hit_count for c in self.hits)} hits")
+        text = (
+            f"PII scan: {len(self.tables)} tables, {len(self.columns)} columns, {self.values_scanned:,} values, "
+            f"{sum(c.hit_count for c in self.hits)} hits"
+        )
         for c in self.hits:
             text += f"\n  {c.table}.{c.column}: {c.hits} e.g. {c.sample}"
         return text
@@ -105,7 +120,9 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
     database = database or con.execute("select current_database()").fetchall()[0][0]
     columns = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = $1 and not internal order by 1, 2, column_index", [database]).fetchall()
+        "where database_name = $1 and not internal order by 1, 2, column_index",
+        [database],
+    ).fetchall()
     con.register("_pii_ids_arrow", needles.identifiers())
     con.execute("create or replace temp table _pii_ids as select v from _pii_ids_arrow")
     con.unregister("_pii_ids_arrow")
@@ -121,8 +138,13 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
             values, cccd, phone, id_like = counts[i]
             # The population's identifiers are looked up only where a value could be one (9–12 digits): one hash
             # join per such column instead of one per column of the file.
-            known = con.execute(f"select count(*) from {ref} where {rule.id_like} and {rule.id_value} in "
-                                "(select v from _pii_ids)").fetchall()[0][0] if id_like else 0
+            known = (
+                con.execute(
+                    f"select count(*) from {ref} where {rule.id_like} and {rule.id_value} in (select v from _pii_ids)"
+                ).fetchall()[0][0]
+                if id_like
+                else 0
+            )
             if rule.numeric and known * 100 < values:
                 known = 0  # a few amounts equal to a phone number without its 0 by chance: not a column of ids
             hits = {k: n for k, n in (("cccd", cccd), ("phone", phone), ("known_id", known)) if n}
@@ -137,37 +159,45 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
                 # `contains` on each blank RE2's \s matches rules out most values before the regex (2.3 -> 0.5 s on 5 M
                 # dossiers)
                 blank = " or ".join(f"contains({rule.value}, chr({c}))" for c in ASCII_BLANKS)
-                name_candidates.append(f"select {len(results) - 1} as i, {rule.value} as v from {ref} "
-                                       f"where ({blank}) and regexp_matches({rule.value}, '\\S\\s+\\S') group by all")
+                name_candidates.append(
+                    f"select {len(results) - 1} as i, {rule.value} as v from {ref} "
+                    f"where ({blank}) and regexp_matches({rule.value}, '\\S\\s+\\S') group by all"
+                )
     con.execute("drop table if exists _pii_ids")
     if name_candidates:
         results = _with_name_hits(con, results, name_candidates, needles)
     return ScanReport(tuple(results))
 
 
-def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: list["_ColumnRules"]) -> list[tuple]:
+def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: list[_ColumnRules]) -> list[tuple]:
     """Per column: (values, CCCD pattern hits, phone pattern hits, could-be-identifier values). Columns of many
     values in one pass over the table; text columns of few values (codes, statuses: under one per 100 rows) once per
     distinct value, weighted by its rows (5 M dossiers: 0.3 s a column -> 0.01 s)."""
     textual = [i for i, rule in enumerate(rules) if rule.textual]
-    rows, *distinct = con.execute("select count(*)" + "".join(
-        f", approx_count_distinct({quoted(table_columns[i][0])})" for i in textual) + f" from {ref}").fetchall()[0]
+    rows, *distinct = con.execute(
+        "select count(*)"
+        + "".join(f", approx_count_distinct({quoted(table_columns[i][0])})" for i in textual)
+        + f" from {ref}"
+    ).fetchall()[0]
     few = {i for i, n in zip(textual, distinct) if n * 100 < rows}
     many = [i for i in range(len(rules)) if i not in few]
     counts: dict[int, tuple] = {}
     if many:
-        found = con.execute("select " + ", ".join(_tallies(rules[i], "count(*)") for i in many)
-                            + f" from {ref}").fetchall()[0]
-        counts |= {i: found[4 * k:4 * k + 4] for k, i in enumerate(many)}
+        found = con.execute(
+            "select " + ", ".join(_tallies(rules[i], "count(*)") for i in many) + f" from {ref}"
+        ).fetchall()[0]
+        counts |= {i: found[4 * k : 4 * k + 4] for k, i in enumerate(many)}
     for i in few:
         per_value = f"select {quoted(table_columns[i][0])}, count(*) as _pii_rows from {ref} group by all"
         counts[i] = con.execute(f"select {_tallies(rules[i], 'sum(_pii_rows)')} from ({per_value})").fetchall()[0]
     return [counts[i] for i in range(len(rules))]
 
 
-def _tallies(rule: "_ColumnRules", tally: str) -> str:
-    return ", ".join(f"coalesce({tally} filter (where {condition}), 0)"
-                     for condition in (f"{rule.value} is not null", rule.cccd, rule.phone, rule.id_like))
+def _tallies(rule: _ColumnRules, tally: str) -> str:
+    return ", ".join(
+        f"coalesce({tally} filter (where {condition}), 0)"
+        for condition in (f"{rule.value} is not null", rule.cccd, rule.phone, rule.id_like)
+    )
 
 
 @dataclass(frozen=True)
@@ -192,14 +222,21 @@ def _rules(column: str, data_type: str) -> _ColumnRules:
     if numeric:
         # A CCCD or phone stored as a number has lost its leading zero: compare the integer's digits.
         digits = f"try_cast({quoted(column)} as hugeint)"
-        return _ColumnRules(value, False, True, "false", "false",
-                            f"({digits} between 100000000 and 999999999999)", f"{digits}::varchar")
+        return _ColumnRules(
+            value, False, True, "false", "false", f"({digits} between 100000000 and 999999999999)", f"{digits}::varchar"
+        )
     if not searched:
         return _ColumnRules(value, False, False, "false", "false", "false", value)
     # Patterns are for text, where a decimal's digits cannot pass for a phone number.
-    return _ColumnRules(value, True, False, f"regexp_matches({value}, '{CCCD_RE}')",
-                        f"regexp_matches({value}, '{PHONE_RE}')",
-                        f"(length({value}) between 9 and 12 and regexp_full_match({value}, '[0-9]+'))", value)
+    return _ColumnRules(
+        value,
+        True,
+        False,
+        f"regexp_matches({value}, '{CCCD_RE}')",
+        f"regexp_matches({value}, '{PHONE_RE}')",
+        f"(length({value}) between 9 and 12 and regexp_full_match({value}, '[0-9]+'))",
+        value,
+    )
 
 
 def _with_name_hits(con, results: list[ColumnScan], candidates: list[str], needles: Needles) -> list[ColumnScan]:
@@ -207,10 +244,20 @@ def _with_name_hits(con, results: list[ColumnScan], candidates: list[str], needl
     values = pl.concat([con.sql(query).pl() for query in candidates])
     if values.is_empty():
         return results
-    found = values.filter(pl.col("v").str.normalize("NFC").str.to_lowercase()
-                          .str.contains_any(pl.Series(sorted(needles.names), dtype=pl.String).implode()))
+    found = values.filter(
+        pl.col("v")
+        .str.normalize("NFC")
+        .str.to_lowercase()
+        .str.contains_any(pl.Series(sorted(needles.names), dtype=pl.String).implode())
+    )
     for (i,), group in found.group_by(["i"]):
         column = results[i]
-        results[i] = ColumnScan(column.table, column.column, column.type, column.values,
-                                {**column.hits, "name": group.height}, column.sample or _mask(group["v"][0]))
+        results[i] = ColumnScan(
+            column.table,
+            column.column,
+            column.type,
+            column.values,
+            {**column.hits, "name": group.height},
+            column.sample or _mask(group["v"][0]),
+        )
     return results

@@ -30,10 +30,12 @@ def key_from_env() -> bytes:
             f"{KEY_VARIABLE} is not set: refusing to build shared outputs without a pseudonymisation key. Set it to "
             f"a secret of at least {MIN_KEY_LENGTH} random characters, kept outside the repository (e.g. "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), the same on every run so pseudonyms "
-            "stay stable.")
+            "stay stable."
+        )
     if len(value) < MIN_KEY_LENGTH:
-        raise PseudonymKeyError(f"{KEY_VARIABLE} is too short ({len(value)} characters): use at least "
-                                f"{MIN_KEY_LENGTH} random characters.")
+        raise PseudonymKeyError(
+            f"{KEY_VARIABLE} is too short ({len(value)} characters): use at least {MIN_KEY_LENGTH} random characters."
+        )
     return value.encode("utf-8")
 
 
@@ -53,18 +55,22 @@ def bind_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
 def pseudonym_sql(column_sql: str, domain: str) -> str:
     """SQL for the pseudonym of a column (null stays null); needs `bind_key` on the connection."""
     message = f"encode('{domain}:' || {column_sql}::varchar)"
-    return (f"left(sha256(getvariable('tn_hmac_opad') || unhex(sha256(getvariable('tn_hmac_ipad') || {message}))), "
-            f"{PSEUDONYM_HEX_CHARS})")
+    return (
+        f"left(sha256(getvariable('tn_hmac_opad') || unhex(sha256(getvariable('tn_hmac_ipad') || {message}))), "
+        f"{PSEUDONYM_HEX_CHARS})"
+    )
 
 
 def pseudonym(value: str, domain: str, key: bytes) -> str:
     """The same pseudonym in Python (reference for tests and for looking up one person on request)."""
-    return hmac.new(key, f"{domain}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
+    return hmac.new(key, f"{domain}:{value}".encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_CHARS]
 
 
 def mask_phone_sql(column_sql: str) -> str:
     """0981234567 → 098*****67: the network prefix and the last two digits; anything shorter is fully masked."""
     digits = f"regexp_replace({column_sql}::varchar, '[^0-9]', '', 'g')"
-    return (f"case when {column_sql} is null then null when length({digits}) >= 9 "
-            f"then left({digits}, 3) || repeat('*', length({digits}) - 5) || right({digits}, 2) "
-            f"else repeat('*', length({column_sql}::varchar)) end")
+    return (
+        f"case when {column_sql} is null then null when length({digits}) >= 9 "
+        f"then left({digits}, 3) || repeat('*', length({digits}) - 5) || right({digits}, 2) "
+        f"else repeat('*', length({column_sql}::varchar)) end"
+    )

@@ -28,8 +28,9 @@ def connect(lake: Lake | None = None) -> duckdb.DuckDBPyConnection:
     path = (lake or Lake.from_env()).shared_marts
     if not path.exists():
         raise SystemExit(f"{path} does not exist yet: run `python -m orchestration.run_pipeline` first")
-    return duckdb.connect(str(path), read_only=True,
-                          config={"enable_external_access": False, "lock_configuration": True})
+    return duckdb.connect(
+        str(path), read_only=True, config={"enable_external_access": False, "lock_configuration": True}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import re
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -31,8 +31,10 @@ from sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
 
 WAREHOUSE_ALIAS = "wh"
 SUPPRESSED_FLAG = "small_cell_suppressed"
-LOOKS_PERSONAL = re.compile(r"(^|_)(cccd|cmnd|phone|email|address|date_of_birth|dob)($|_)"
-                            r"|^((applicant|reporter|patient|student|citizen|owner|legal_rep|person)_)?full_name$")
+LOOKS_PERSONAL = re.compile(
+    r"(^|_)(cccd|cmnd|phone|email|address|date_of_birth|dob)($|_)"
+    r"|^((applicant|reporter|patient|student|citizen|owner|legal_rep|person)_)?full_name$"
+)
 # Where the population's names and identifiers are, for the scan (first that exists).
 NEEDLE_SOURCES = ("conformed.dim_citizen", "staging.stg_citizens", "silver.citizens")
 
@@ -67,18 +69,21 @@ def contract_pii_columns() -> set[str]:
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
-    rows = con.execute("select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
-                       f"where database_name = '{WAREHOUSE_ALIAS}' order by column_index").fetchall()
+    rows = con.execute(
+        "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
+        f"where database_name = '{WAREHOUSE_ALIAS}' order by column_index"
+    ).fetchall()
     tables: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in rows:
         tables.setdefault(table, []).append((column, data_type))
     return tables
 
 
-def _select_list(table: SharedTable, columns: list[tuple[str, str]], pii: set[str],
-                 outcome: BuildOutcome) -> tuple[list[str], list[dict]]:
+def _select_list(
+    table: SharedTable, columns: list[tuple[str, str]], pii: set[str], outcome: BuildOutcome
+) -> tuple[list[str], list[dict]]:
     exprs, described = [], []
-    for column, data_type in columns:
+    for column, _data_type in columns:
         rule = table.columns.get(column)
         if rule is None and (column in pii or LOOKS_PERSONAL.search(column)):
             outcome.dropped_unclassified.append(f"{table.name}.{column}")
@@ -95,8 +100,14 @@ def _select_list(table: SharedTable, columns: list[tuple[str, str]], pii: set[st
             "year": f"year({ref})",
         }[rule.treatment]
         exprs.append(f"{expr} as {quoted(name)}")
-        described.append({"column": name, "from": column, "treatment": rule.treatment,
-                          **({"domain": rule.domain} if rule.domain else {})})
+        described.append(
+            {
+                "column": name,
+                "from": column,
+                "treatment": rule.treatment,
+                **({"domain": rule.domain} if rule.domain else {}),
+            }
+        )
     return exprs, described
 
 
@@ -108,10 +119,12 @@ def _suppressed(table: SharedTable, inner: str, kept: list[str], threshold: int)
         return inner
     small = " or ".join(f"({quoted(c)} between 1 and {threshold - 1})" for c in counts)
     flag = f"coalesce(({s.where}) and ({small}), false)"
-    replaced = {c: f"case when ({s.where}) and {quoted(c)} between 1 and {threshold - 1} then null "
-                   f"else {quoted(c)} end as {quoted(c)}" for c in counts}
-    replaced |= {c: f"case when {flag} then null else {quoted(c)} end as {quoted(c)}"
-                 for c in s.derived if c in kept}
+    replaced = {
+        c: f"case when ({s.where}) and {quoted(c)} between 1 and {threshold - 1} then null "
+        f"else {quoted(c)} end as {quoted(c)}"
+        for c in counts
+    }
+    replaced |= {c: f"case when {flag} then null else {quoted(c)} end as {quoted(c)}" for c in s.derived if c in kept}
     select = ", ".join(replaced.get(c, quoted(c)) for c in kept)
     return f"select {select}, {flag} as {SUPPRESSED_FLAG} from ({inner})"
 
@@ -120,20 +133,26 @@ def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict) -> Need
     for name in NEEDLE_SOURCES:
         if name in tables:
             cols = {c for c, _ in tables[name]}
-            pick = lambda c: f"{quoted(c)}" if c in cols else "null"  # noqa: E731
-            frame = con.sql(f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
-                            f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}").pl()
+
+            def pick(column: str, cols: set[str] = cols) -> str:
+                return quoted(column) if column in cols else "null"
+
+            frame = con.sql(
+                f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
+                f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}"
+            ).pl()
             return Needles.of(*(frame[c] for c in ("n", "c", "p")))
     return Needles()
 
 
 def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOutcome:
-    """Build lake/shared_marts.duckdb from lake/warehouse.duckdb; raises PersonalDataLeak (and publishes nothing) on a hit."""
+    """Build lake/shared_marts.duckdb from lake/warehouse.duckdb; raises PersonalDataLeak (and publishes nothing) on a
+    hit."""
     started = time.perf_counter()
     target = lake.shared_marts
     building = target.with_name(f"{target.stem}_building_{os.getpid()}.duckdb")  # own catalog name
     leftovers = (building, building.with_name(building.name + ".wal"))
-    built_at = datetime.now(timezone.utc)
+    built_at = datetime.now(UTC)
     try:
         outcome = None
         if any(t.incremental for t in config.tables) and target.exists():
@@ -160,8 +179,16 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
     return outcome
 
 
-def _build_into(building: Path, lake: Lake, config: SharingConfig, key: bytes, built_at: datetime, *,
-                from_published: bool, why_fresh: str = "") -> BuildOutcome:
+def _build_into(
+    building: Path,
+    lake: Lake,
+    config: SharingConfig,
+    key: bytes,
+    built_at: datetime,
+    *,
+    from_published: bool,
+    why_fresh: str = "",
+) -> BuildOutcome:
     """Fill `building` (a copy of the published file, or new) and scan it; incremental tables go first, so a copy
     that cannot be updated is given up before the other tables are written."""
     outcome = BuildOutcome(lake.shared_marts)
@@ -177,12 +204,27 @@ def _build_into(building: Path, lake: Lake, config: SharingConfig, key: bytes, b
                 continue
             exprs, described = _select_list(table, existing[source], pii, outcome)
             con.execute(f"create schema if not exists {table.schema}")
-            copied = _copy(con, table, source, existing[source], exprs, described, config, key, built_at,
-                           from_published=from_published, why_fresh=why_fresh)
+            copied = _copy(
+                con,
+                table,
+                source,
+                existing[source],
+                exprs,
+                described,
+                config,
+                key,
+                built_at,
+                from_published=from_published,
+                why_fresh=why_fresh,
+            )
             suppressed = 0
-            if table.suppress and SUPPRESSED_FLAG in {c for c, in con.execute(
+            if table.suppress and SUPPRESSED_FLAG in {
+                c
+                for (c,) in con.execute(
                     f"select column_name from duckdb_columns() where database_name = current_database() "
-                    f"and schema_name = '{table.schema}' and table_name = '{table.table}'").fetchall()}:
+                    f"and schema_name = '{table.schema}' and table_name = '{table.table}'"
+                ).fetchall()
+            }:
                 suppressed = con.execute(f"select count(*) from {table.name} where {SUPPRESSED_FLAG}").fetchall()[0][0]
             outcome.tables.append(TableOutcome(table.name, source, copied.rows, described, suppressed, copied))
         order = [t.name for t in config.tables]
@@ -195,9 +237,20 @@ def _build_into(building: Path, lake: Lake, config: SharingConfig, key: bytes, b
     return outcome
 
 
-def _copy(con: duckdb.DuckDBPyConnection, table: SharedTable, source: str, source_columns: list[tuple[str, str]],
-          exprs: list[str], described: list[dict], config: SharingConfig, key: bytes, built_at: datetime, *,
-          from_published: bool, why_fresh: str) -> CopyResult:
+def _copy(
+    con: duckdb.DuckDBPyConnection,
+    table: SharedTable,
+    source: str,
+    source_columns: list[tuple[str, str]],
+    exprs: list[str],
+    described: list[dict],
+    config: SharingConfig,
+    key: bytes,
+    built_at: datetime,
+    *,
+    from_published: bool,
+    why_fresh: str,
+) -> CopyResult:
     """Create or replace `table` from the warehouse's `source`: its changed rows only where it is incremental."""
     select = f"select {', '.join(exprs)} from {WAREHOUSE_ALIAS}.{source}"
     incremental = table.incremental
@@ -205,12 +258,25 @@ def _copy(con: duckdb.DuckDBPyConnection, table: SharedTable, source: str, sourc
         key_column = next((d["column"] for d in described if d["from"] == incremental.unique_key), None)
         missing = {incremental.unique_key, incremental.changed_since} - {c for c, _ in source_columns}
         if key_column and not missing:
-            return copy_table(con, table.name, select, database=WAREHOUSE_ALIAS, source=source,
-                              unique_key=key_column, changed_since=incremental.changed_since, key=key,
-                              description=repr((table, source, source_columns, select)), built_at=built_at,
-                              from_published=from_published, why_fresh=why_fresh)
-        why = (f"{source} has no {', '.join(sorted(missing))}" if missing
-               else f"its key {incremental.unique_key} is not shared")
+            return copy_table(
+                con,
+                table.name,
+                select,
+                database=WAREHOUSE_ALIAS,
+                source=source,
+                unique_key=key_column,
+                changed_since=incremental.changed_since,
+                key=key,
+                description=repr((table, source, source_columns, select)),
+                built_at=built_at,
+                from_published=from_published,
+                why_fresh=why_fresh,
+            )
+        why = (
+            f"{source} has no {', '.join(sorted(missing))}"
+            if missing
+            else f"its key {incremental.unique_key} is not shared"
+        )
     else:
         why = "not incremental"
     if table.suppress:
@@ -225,7 +291,8 @@ def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
     objects = con.execute(
         "select 'table', schema_name, table_name from duckdb_tables() where database_name = current_database() "
         "union all select 'view', schema_name, view_name from duckdb_views() "
-        "where database_name = current_database() and not internal").fetchall()
+        "where database_name = current_database() and not internal"
+    ).fetchall()
     for kind, schema, name in objects:
         if f"{schema}.{name}" not in built:
             con.execute(f"drop {kind} {quoted(schema)}.{quoted(name)}")
@@ -234,12 +301,19 @@ def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:
 def _write_about(con: duckdb.DuckDBPyConnection, outcome: BuildOutcome, built_at: datetime) -> None:
     """`sharing.tables` and `sharing.columns`: what is in the file and what was done to each column."""
     con.execute("create schema if not exists sharing")
-    con.execute("create table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
-                "small_cell_suppressed_rows bigint, built_at timestamptz)")
-    con.executemany("insert into sharing.tables values (?, ?, ?, ?, ?)",
-                    [(t.name, t.source, t.rows, t.suppressed_rows, built_at) for t in outcome.tables])
-    con.execute("create table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
-                "treatment varchar, pseudonym_domain varchar)")
-    con.executemany("insert into sharing.columns values (?, ?, ?, ?, ?)",
-                    [(t.name, c["column"], c["from"], c["treatment"], c.get("domain"))
-                     for t in outcome.tables for c in t.columns])
+    con.execute(
+        "create table sharing.tables (table_name varchar, source_table varchar, row_count bigint, "
+        "small_cell_suppressed_rows bigint, built_at timestamptz)"
+    )
+    con.executemany(
+        "insert into sharing.tables values (?, ?, ?, ?, ?)",
+        [(t.name, t.source, t.rows, t.suppressed_rows, built_at) for t in outcome.tables],
+    )
+    con.execute(
+        "create table sharing.columns (table_name varchar, column_name varchar, source_column varchar, "
+        "treatment varchar, pseudonym_domain varchar)"
+    )
+    con.executemany(
+        "insert into sharing.columns values (?, ?, ?, ?, ?)",
+        [(t.name, c["column"], c["from"], c["treatment"], c.get("domain")) for t in outcome.tables for c in t.columns],
+    )

@@ -30,9 +30,12 @@ def sample_lake_in(root: Path, patch: Callable[[pytest.MonkeyPatch], None] | Non
 
 
 @contextmanager
-def refreshed_lake(root: Path, *, prepare: Callable[[Lake], None] | None = None,
-                   patch: Callable[[pytest.MonkeyPatch], None] | None = None,
-                   ) -> Iterator[tuple[Lake, DagsterInstance, ExecuteInProcessResult]]:
+def refreshed_lake(
+    root: Path,
+    *,
+    prepare: Callable[[Lake], None] | None = None,
+    patch: Callable[[pytest.MonkeyPatch], None] | None = None,
+) -> Iterator[tuple[Lake, DagsterInstance, ExecuteInProcessResult]]:
     """(lake, instance, result) of one refresh of the tiny sample (seed 7) in `root`/lake; `patch` runs first (e.g.
     monkeypatching the generator), `prepare` after the extracts are generated (e.g. landing more files)."""
     with sample_lake_in(root, patch) as lake, DagsterInstance.ephemeral() as instance:
@@ -45,7 +48,10 @@ def land_registry_update(lake: Lake, citizen: dict, file_name: str, *changes: pl
     """A population-registry extract (xlsx, headers as the department writes them) holding `citizen`, a row of
     silver/citizens, with `changes` (polars expressions over the contract's column names) applied."""
     header = {c.name: c.header for c in load_catalog()["citizens"].columns}
-    (pl.DataFrame([citizen]).select(list(header))
-     .with_columns(*changes, pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
-     .rename(header)
-     .write_excel(lake.landing / "citizens" / file_name, worksheet="dan_cu", autofit=False))
+    (
+        pl.DataFrame([citizen])
+        .select(list(header))
+        .with_columns(*changes, pl.col("date_of_birth").dt.strftime("%d/%m/%Y"))
+        .rename(header)
+        .write_excel(lake.landing / "citizens" / file_name, worksheet="dan_cu", autofit=False)
+    )

@@ -1,6 +1,5 @@
 """One real refresh on the tiny sample shared by the sharing and PII-scan tests (session scope: it runs once)."""
 
-
 import polars as pl
 import pytest
 
@@ -21,8 +20,10 @@ def population_needles(lake: Lake) -> Needles:
     """Names, CCCDs and phones straight from the generated extracts (citizens registry), plus every personal
     identifier column (`pii: true`) of the other sources as loaded to silver: what must never be in shared files."""
     citizens = pl.concat([pl.read_excel(p) for p in sorted((lake.landing / "citizens").glob("*.xlsx"))])
-    cccds, phones = set(citizens["Số CCCD"].cast(pl.String).drop_nulls()), set(
-        citizens["Số điện thoại"].cast(pl.String).drop_nulls())
+    cccds, phones = (
+        set(citizens["Số CCCD"].cast(pl.String).drop_nulls()),
+        set(citizens["Số điện thoại"].cast(pl.String).drop_nulls()),
+    )
     for source in load_catalog().values():
         path = lake.silver(source.name)
         for column in (c for c in source.columns if c.pii and c.name not in ("full_name",)):

@@ -4,7 +4,7 @@ touch, and what it leaves is what a full build gives. The shared file's record t
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
@@ -19,10 +19,19 @@ from sharing.shared_file import build_shared_file
 from tests.handmade_silver import dbt
 from tests.pipeline_run import land_registry_update, refreshed_lake
 
-CHAIN = ("intermediate.int_citizen_source_records", "intermediate.int_citizen_survivorship", "conformed.dim_citizen",
-         "conformed.dim_citizen_conflicts")
-SELECT_CHAIN = ["--select", "int_citizen_source_records", "int_citizen_survivorship", "dim_citizen",
-                "dim_citizen_conflicts"]
+CHAIN = (
+    "intermediate.int_citizen_source_records",
+    "intermediate.int_citizen_survivorship",
+    "conformed.dim_citizen",
+    "conformed.dim_citizen_conflicts",
+)
+SELECT_CHAIN = [
+    "--select",
+    "int_citizen_source_records",
+    "int_citizen_survivorship",
+    "dim_citizen",
+    "dim_citizen_conflicts",
+]
 NEWCOMER = "001099012345"  # a CCCD no department has sent before
 OTHER_SEX = pl.when(pl.col("sex") == "Nam").then(pl.lit("Nữ")).otherwise(pl.lit("Nam"))
 
@@ -56,13 +65,16 @@ def _land_second_day(lake: Lake) -> dict[str, str]:
     registry = pl.read_delta(str(lake.silver("citizens"))).sort("cccd")
     mover = registry.filter(pl.col("commune_code") != "05443").row(0, named=True)
     applicant = registry.filter(pl.col("cccd") != mover["cccd"]).row(3, named=True)["cccd"]
-    land_registry_update(lake, mover, "citizens_update.xlsx", pl.lit("05443").alias("commune_code"),
-                         OTHER_SEX.alias("sex"))
+    land_registry_update(
+        lake, mover, "citizens_update.xlsx", pl.lit("05443").alias("commune_code"), OTHER_SEX.alias("sex")
+    )
     dossier = pl.read_csv(sorted((lake.landing / "dossiers").glob("*.csv"))[-1], infer_schema_length=0)
     dossier = dossier.filter(pl.col("Ngày tiếp nhận").is_not_null()).head(2)
-    dossier.with_columns(pl.Series("Mã hồ sơ", ["NEXT-1", "NEXT-2"]),
-                         pl.Series("Số CCCD người nộp", [applicant, NEWCOMER]),
-                         pl.lit("05482").alias("Mã xã")).write_csv(lake.landing / "dossiers" / "dossiers_next.csv")
+    dossier.with_columns(
+        pl.Series("Mã hồ sơ", ["NEXT-1", "NEXT-2"]),
+        pl.Series("Số CCCD người nộp", [applicant, NEWCOMER]),
+        pl.lit("05482").alias("Mã xã"),
+    ).write_csv(lake.landing / "dossiers" / "dossiers_next.csv")
     return {"mover": mover["cccd"], "applicant": applicant, "newcomer": NEWCOMER}
 
 
@@ -96,8 +108,11 @@ def test_second_refresh_rebuilds_only_the_citizens_it_touched(refreshed_twice):
     # The snapshot compared the rebuilt citizens only, and still holds every citizen's current values.
     versions = _query(lake, "select cccd, count(*) as n from history.snap_citizen group by cccd")
     assert versions.filter(pl.col("n") > 1)["cccd"].to_list() == [touched["mover"]]
-    current = _query(lake, "select cccd, current_commune_code, full_name, phone from history.snap_citizen "
-                           "where valid_to is null order by cccd")
+    current = _query(
+        lake,
+        "select cccd, current_commune_code, full_name, phone from history.snap_citizen "
+        "where valid_to is null order by cccd",
+    )
     assert current.equals(citizens.select(current.columns).sort("cccd"))
 
 
@@ -120,8 +135,12 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     # The second refresh updated both record tables in place (their last whole build is the first refresh's), and
     # left the rows a whole build gives.
     for table in ("records.citizens", "records.dossiers"):
-        state = json.loads(_shared(lake.shared_marts, "select comment from duckdb_tables() "
-                                   f"where schema_name || '.' || table_name = '{table}'")[0, 0])
+        state = json.loads(
+            _shared(
+                lake.shared_marts,
+                f"select comment from duckdb_tables() where schema_name || '.' || table_name = '{table}'",
+            )[0, 0]
+        )
         built_at = _shared(lake.shared_marts, "select max(built_at) from sharing.tables")[0, 0]
         assert datetime.fromisoformat(state["whole_built_at"]) < built_at, table
     fresh = Lake(tmp_path / "fresh")
@@ -140,17 +159,21 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
         con.execute("create view records.scratch_view as select 1 as x; create table main.scratch as select 1 as y")
     again = build_shared_file(fresh, load_config(), key)
     assert _shared(fresh.shared_marts, "select count(*) from duckdb_views() where not internal")[0, 0] == 0
-    assert "main.scratch" not in set(_shared(fresh.shared_marts, "select schema_name || '.' || table_name as t "
-                                                                 "from duckdb_tables()")["t"])
+    assert "main.scratch" not in set(
+        _shared(fresh.shared_marts, "select schema_name || '.' || table_name as t from duckdb_tables()")["t"]
+    )
     assert {name: mode for name, (mode, _) in _copied(again).items()} == {
-        "records.citizens": "incremental", "records.dossiers": "incremental"}
+        "records.citizens": "incremental",
+        "records.dossiers": "incremental",
+    }
     assert all(t.copy.rows_written == 0 for t in again.tables if t.name.startswith("records."))
 
     # What an old row depends on besides its ingest time changed (a commune's code is remapped): whole, in a new file
     # (not beside the freed pages of the old tables: the size of a fresh build).
     with duckdb.connect(str(fresh.warehouse)) as con:
-        con.execute("update intermediate.int_commune_code_map set current_commune_code = '99999' "
-                    "where commune_code = '05482'")
+        con.execute(
+            "update intermediate.int_commune_code_map set current_commune_code = '99999' where commune_code = '05482'"
+        )
     remapped = build_shared_file(fresh, load_config(), key)
     assert _copied(remapped)["records.dossiers"][0] == "whole"
     assert "what the source reads changed" in _copied(remapped)["records.dossiers"][1]
@@ -161,8 +184,9 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     # Silver rewritten, or rows deleted or updated in place (the view's comment names a newer such commit,
     # ingestion/duckdb_delta.last_rewrite): whole.
     with duckdb.connect(str(fresh.warehouse)) as con:
-        con.execute("comment on view silver.dossiers is "
-                    "'Delta table; rows last rewritten, deleted or updated at version 99'")
+        con.execute(
+            "comment on view silver.dossiers is 'Delta table; rows last rewritten, deleted or updated at version 99'"
+        )
     rewritten = build_shared_file(fresh, load_config(), key)
     assert "what the source reads changed" in _copied(rewritten)["records.dossiers"][1]
 
@@ -172,7 +196,8 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     deleted = build_shared_file(fresh, load_config(), key)
     assert "row count differs" in _copied(deleted)["records.citizens"][1]
     assert pseudonym(touched["newcomer"], "cccd", key) not in set(
-        _shared(fresh.shared_marts, "select citizen_key from records.citizens")["citizen_key"])
+        _shared(fresh.shared_marts, "select citizen_key from records.citizens")["citizen_key"]
+    )
 
     # A damaged published file is not updated: a fresh one replaces it.
     fresh.shared_marts.write_bytes(b"not a DuckDB file")
@@ -190,10 +215,14 @@ def test_incremental_runs_equal_full_builds(refreshed_twice):
 
     # The registry corrects the mover's sex: their conflict is resolved, and its row is deleted, not left behind.
     citizens = DeltaTable(str(lake.silver("citizens")))
-    correction = (pl.read_delta(str(lake.silver("citizens"))).filter(pl.col("cccd") == touched["mover"])
-                  .with_columns(OTHER_SEX.alias("sex"), pl.lit(datetime.now(timezone.utc)).alias("_ingested_at")))
-    citizens.merge(correction.to_arrow(), predicate="t.cccd = s.cccd", source_alias="s", target_alias="t") \
-        .when_matched_update_all().execute()
+    correction = (
+        pl.read_delta(str(lake.silver("citizens")))
+        .filter(pl.col("cccd") == touched["mover"])
+        .with_columns(OTHER_SEX.alias("sex"), pl.lit(datetime.now(UTC)).alias("_ingested_at"))
+    )
+    citizens.merge(
+        correction.to_arrow(), predicate="t.cccd = s.cccd", source_alias="s", target_alias="t"
+    ).when_matched_update_all().execute()
     dbt(lake, target, "run", *SELECT_CHAIN)
     corrected = _chain(lake)
     for table in CHAIN[:3]:
@@ -217,8 +246,10 @@ def test_incremental_runs_equal_full_builds(refreshed_twice):
     # the first run rebuilds it whole.
     with duckdb.connect(str(lake.warehouse)) as con:
         for table in CHAIN:
-            con.execute(f"create or replace table {table} as select * exclude (built_at"
-                        f"{', ingested_at' if table.endswith('source_records') else ''}) from {table}")
+            con.execute(
+                f"create or replace table {table} as select * exclude (built_at"
+                f"{', ingested_at' if table.endswith('source_records') else ''}) from {table}"
+            )
     dbt(lake, target, "run", *SELECT_CHAIN)
     _assert_same_rows(_chain(lake), rewritten)
 

@@ -23,8 +23,11 @@ def _chart(name: str) -> list[tuple[bytes, str]]:
 @pytest.mark.parametrize("chart, encoding", [("tcvn3.tsv", "tcvn3"), ("vni.tsv", "vni")])
 def test_every_chart_entry_decodes_to_its_character(chart, encoding):
     rows = _chart(chart)
-    wrong = [(data.hex(" "), char, encodings.decode(data, encoding)) for data, char in rows
-             if encodings.decode(data, encoding) != unicodedata.normalize("NFC", char)]
+    wrong = [
+        (data.hex(" "), char, encodings.decode(data, encoding))
+        for data, char in rows
+        if encodings.decode(data, encoding) != unicodedata.normalize("NFC", char)
+    ]
     assert wrong == [], f"{encoding}: (bytes, chart, decoded) {wrong}"
     # All in one text too: a VNI mark byte must attach to its own base letter, not a neighbour's.
     text = b" ".join(data for data, _ in rows)
@@ -33,8 +36,11 @@ def test_every_chart_entry_decodes_to_its_character(chart, encoding):
 
 @pytest.mark.parametrize("chart, encoding", [("tcvn3.tsv", "tcvn3"), ("vni.tsv", "vni")])
 def test_encoding_a_chart_character_gives_the_charts_bytes(chart, encoding):
-    wrong = [(char, data.hex(" "), encodings.encode(char, encoding).hex(" ")) for data, char in _chart(chart)
-             if encodings.encode(char, encoding) != data]
+    wrong = [
+        (char, data.hex(" "), encodings.encode(char, encoding).hex(" "))
+        for data, char in _chart(chart)
+        if encodings.encode(char, encoding) != data
+    ]
     assert wrong == [], f"{encoding}: (char, chart, encoded) {wrong}"
 
 

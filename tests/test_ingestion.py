@@ -40,11 +40,16 @@ def quarantine(lake, name: str) -> pl.DataFrame:
 
 
 def is_nfc(frame: pl.DataFrame) -> bool:
-    return all(v is None or v == unicodedata.normalize("NFC", v)
-               for c, t in frame.schema.items() if t == pl.String for v in frame[c])
+    return all(
+        v is None or v == unicodedata.normalize("NFC", v)
+        for c, t in frame.schema.items()
+        if t == pl.String
+        for v in frame[c]
+    )
 
 
 # --- encodings ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("encoding", ["tcvn3", "vni", "cp1258", "utf-16", "utf-8"])
 def test_legacy_encodings_round_trip_and_are_detected(encoding):
@@ -61,12 +66,15 @@ def test_tcvn3_bytes_follow_the_published_chart():
     assert decode(b"Nguye\xe3n", "vni") == "Nguyễn"
 
 
-@pytest.mark.parametrize("fixture,source_name,encoding", [
-    ("health_facilities_cp1258.csv", "health_facilities", "cp1258"),
-    ("agriculture_crops_tcvn3.csv", "agriculture_crops", "tcvn3"),
-    ("health_visits_utf16.txt", "health_visits", "utf-16"),
-    ("students_utf8_bom.csv", "students", "utf-8-sig"),
-])
+@pytest.mark.parametrize(
+    "fixture,source_name,encoding",
+    [
+        ("health_facilities_cp1258.csv", "health_facilities", "cp1258"),
+        ("agriculture_crops_tcvn3.csv", "agriculture_crops", "tcvn3"),
+        ("health_visits_utf16.txt", "health_visits", "utf-16"),
+        ("students_utf8_bom.csv", "students", "utf-8-sig"),
+    ],
+)
 def test_each_text_encoding_reads_to_contract_columns_in_nfc(fixture, source_name, encoding):
     extract = read_extract(CATALOG[source_name], FIXTURES / fixture)
     assert extract.frame.columns == CATALOG[source_name].column_names
@@ -75,8 +83,12 @@ def test_each_text_encoding_reads_to_contract_columns_in_nfc(fixture, source_nam
 
 
 def test_vni_file_reads_when_declared_or_detected():
-    declared = read_extract(replace(CATALOG["agriculture_crops"], encoding="vni"), FIXTURES / "agriculture_crops_vni.csv")
-    sniffed = read_extract(replace(CATALOG["agriculture_crops"], encoding="auto"), FIXTURES / "agriculture_crops_vni.csv")
+    declared = read_extract(
+        replace(CATALOG["agriculture_crops"], encoding="vni"), FIXTURES / "agriculture_crops_vni.csv"
+    )
+    sniffed = read_extract(
+        replace(CATALOG["agriculture_crops"], encoding="auto"), FIXTURES / "agriculture_crops_vni.csv"
+    )
     tcvn3 = read_extract(CATALOG["agriculture_crops"], FIXTURES / "agriculture_crops_tcvn3.csv")
     assert declared.frame.equals(tcvn3.frame) and sniffed.frame.equals(tcvn3.frame)
     assert sniffed.encoding == "vni"
@@ -84,18 +96,34 @@ def test_vni_file_reads_when_declared_or_detected():
 
 
 def test_headers_match_across_case_nfd_spacing_and_tone_placement():
-    source = replace(CATALOG["health_facilities"], columns=(
-        replace(CATALOG["health_facilities"].columns[0], header="Mã cơ sở hòa giải"),
-        *CATALOG["health_facilities"].columns[1:]))
-    headers = ["MÃ CƠ SỞ HOÀ GIẢI", unicodedata.normalize("NFD", "Tên cơ sở"), " Loại  hình ", "mã xã",
-               "beds", "Ghi chú"]
+    source = replace(
+        CATALOG["health_facilities"],
+        columns=(
+            replace(CATALOG["health_facilities"].columns[0], header="Mã cơ sở hòa giải"),
+            *CATALOG["health_facilities"].columns[1:],
+        ),
+    )
+    headers = [
+        "MÃ CƠ SỞ HOÀ GIẢI",
+        unicodedata.normalize("NFD", "Tên cơ sở"),
+        " Loại  hình ",
+        "mã xã",
+        "beds",
+        "Ghi chú",
+    ]
     renames, extras = match_headers(source, headers)
-    assert renames == {"MÃ CƠ SỞ HOÀ GIẢI": "facility_code", headers[1]: "facility_name",
-                       " Loại  hình ": "facility_type", "mã xã": "commune_code", "beds": "beds"}
+    assert renames == {
+        "MÃ CƠ SỞ HOÀ GIẢI": "facility_code",
+        headers[1]: "facility_name",
+        " Loại  hình ": "facility_type",
+        "mã xã": "commune_code",
+        "beds": "beds",
+    }
     assert extras == {"Ghi chú": "ghi_chu"}
 
 
 # --- typing of Vietnamese values ----------------------------------------------------------------------------
+
 
 def test_dates_numbers_and_booleans_in_every_notation(lake):
     land(lake, "health_visits", "health_visits_utf16.txt")
@@ -106,8 +134,7 @@ def test_dates_numbers_and_booleans_in_every_notation(lake):
     assert visits["cost_vnd"].to_list() == [1_234_000.0, 150_000.5, 98_000.0]
     assert visits["insured"].to_list() == [True, False, True]
     # KCB4: CCCD too short; its 'x' insured flag is fine
-    assert quarantine(lake, "health_visits")["reason"].to_list() == [
-        "patient_cccd: '0190900' does not match ^\\d{12}$"]
+    assert quarantine(lake, "health_visits")["reason"].to_list() == ["patient_cccd: '0190900' does not match ^\\d{12}$"]
     assert quarantine(lake, "health_visits")["row_number"].to_list() == [5]
 
 
@@ -115,20 +142,27 @@ def test_a_column_of_few_values_is_cleaned_like_any_other(lake):
     """Statuses repeat over millions of rows, so silver cleans each distinct one once: NFC, trimmed, blank -> null."""
     folder = lake.landing / "dossiers"
     folder.mkdir(parents=True)
+
     def status(i: int) -> str:  # every 100th row blank or not allowed, the rest two statuses, one of them NFD
         if i % 100 == 0:
             return "   " if i % 200 == 0 else "Khác"
         return unicodedata.normalize("NFD", " Đã trả kết quả ") if i % 2 == 0 else "Đang xử lý"
 
-    rows = [f"H56.01-261030-{i:07d},1.004227,H56.01,05431,30/10/2026,02/11/2026,,{status(i)},019090{i:06d}"
-            for i in range(1, 1001)]
+    rows = [
+        f"H56.01-261030-{i:07d},1.004227,H56.01,05431,30/10/2026,02/11/2026,,{status(i)},019090{i:06d}"
+        for i in range(1, 1001)
+    ]
     header = (FIXTURES / "dossiers_2026-10-30.csv").read_text(encoding="utf-8").splitlines()[0]
     (folder / "dossiers_2026-10-30.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     load, build = ingest(lake, CATALOG["dossiers"])
     assert silver(lake, "dossiers")["status"].value_counts(sort=True).rows() == [
-        ("Đang xử lý", 500), ("Đã trả kết quả", 490)]
+        ("Đang xử lý", 500),
+        ("Đã trả kết quả", 490),
+    ]
     assert quarantine(lake, "dossiers")["reason"].value_counts(sort=True).rows() == [
-        ("status: 'Khác' is not an allowed value", 5), ("status: required value missing", 5)]
+        ("status: 'Khác' is not an allowed value", 5),
+        ("status: required value missing", 5),
+    ]
 
 
 def test_datetimes_with_offsets_become_local_time_and_json_numbers_stay_numbers(lake):
@@ -157,11 +191,14 @@ def test_vietnamese_separators_in_a_tcvn3_file(lake):
 def test_excel_workbook(lake):
     land(lake, "schools", "schools.xlsx")
     load, build = ingest(lake, CATALOG["schools"])
-    assert silver(lake, "schools")["school_name"].to_list() == ["Trường THPT Chuyên Thái Nguyên",
-                                                                 "Trường Tiểu học Ba Bể"]
+    assert silver(lake, "schools")["school_name"].to_list() == [
+        "Trường THPT Chuyên Thái Nguyên",
+        "Trường Tiểu học Ba Bể",
+    ]
 
 
 # --- lossless, incremental, idempotent ---------------------------------------------------------------------
+
 
 def test_a_corrupt_file_next_to_good_ones_is_quarantined_whole_and_every_row_is_accounted(lake):
     land(lake, "feedback", "feedback.json", "feedback_truncated.json")
@@ -199,7 +236,8 @@ def test_files_read_side_by_side_land_in_landing_order_and_a_resent_copy_lands_o
     bronze = pl.read_delta(str(lake.bronze("dossiers")))
     assert bronze.height == 3 * len(days) and bronze["dossier_id"].n_unique() == 3 * len(days)
     assert bronze.group_by("_source_file").agg(pl.col("_row_number").sort()).sort("_source_file")[
-        "_row_number"].to_list() == [[2, 3, 4]] * len(days)
+        "_row_number"
+    ].to_list() == [[2, 3, 4]] * len(days)
 
 
 def test_rerun_is_idempotent_and_skips_known_files_including_failed_ones(lake):
@@ -213,8 +251,9 @@ def test_rerun_is_idempotent_and_skips_known_files_including_failed_ones(lake):
         assert load.files_new == [] and load.files_failed == [] and load.rows_written == 0
         assert build.mode == "unchanged"
         assert silver(lake, name).equals(tables[name][0])
-        assert quarantine(lake, name).drop("ingested_at").sort("source_file").equals(
-            tables[name][1].sort("source_file"))
+        assert (
+            quarantine(lake, name).drop("ingested_at").sort("source_file").equals(tables[name][1].sort("source_file"))
+        )
     assert read_log(lake.ingestion_log).height == log_rows
 
 
@@ -229,7 +268,10 @@ def test_upsert_merges_on_the_key(lake):
     table = silver(lake, "enterprises")
     assert table.height == version + 1
     assert dict(zip(table["tax_code"], table["status"])) == {
-        "4601234561": "Đang hoạt động", "4601234579": "Tạm ngừng kinh doanh", "4700000010": "Đang hoạt động"}
+        "4601234561": "Đang hoạt động",
+        "4601234579": "Tạm ngừng kinh doanh",
+        "4700000010": "Đang hoạt động",
+    }
     assert build.bronze_rows == 4 == build.silver_rows + build.quarantined_rows + build.superseded_rows
 
 
@@ -241,11 +283,15 @@ def test_append_source_adds_new_keys_only(lake):
     load, build = ingest(lake, source)
     assert (build.mode, build.inserted_rows, build.superseded_rows) == ("appended", 1, 1)
     assert silver(lake, "dossiers")["dossier_id"].to_list() == [
-        "H56.01-261030-0000001", "H56.01-261031-0000004", "H56.02-261030-0000002"]
+        "H56.01-261030-0000001",
+        "H56.01-261031-0000004",
+        "H56.02-261030-0000002",
+    ]
     assert build.bronze_rows == build.silver_rows + build.quarantined_rows + build.superseded_rows == 5
 
 
 # --- schema drift ------------------------------------------------------------------------------------------
+
 
 def test_new_optional_column_evolves_bronze_and_is_reported(lake):
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv")
@@ -254,16 +300,19 @@ def test_new_optional_column_evolves_bronze_and_is_reported(lake):
     assert any("'Ghi chú' → ghi_chu" in note for note in load.notes)
     bronze = pl.read_delta(str(lake.bronze("dossiers")))
     assert bronze.filter(pl.col("ghi_chu").is_not_null())["ghi_chu"].to_list() == ["Nộp trực tuyến"]
-    assert read_log(lake.ingestion_log, "dossiers", "bronze").filter(
-        pl.col("new_columns").is_not_null())["file"].to_list() == ["dossiers_2026-10-31_new_column.csv"]
+    assert read_log(lake.ingestion_log, "dossiers", "bronze").filter(pl.col("new_columns").is_not_null())[
+        "file"
+    ].to_list() == ["dossiers_2026-10-31_new_column.csv"]
 
 
 def test_missing_required_column_quarantines_that_file_and_names_the_column(lake):
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-11-01_missing_commune.csv")
     load, build = ingest(lake, CATALOG["dossiers"])
     assert [f["file"] for f in load.files_new] == ["dossiers_2026-10-30.csv"]
-    assert load.files_failed[0]["error"] == ("dossiers_2026-11-01_missing_commune.csv: missing required column(s) "
-                                             "'Mã xã' (commune_code) of the dossiers contract")
+    assert load.files_failed[0]["error"] == (
+        "dossiers_2026-11-01_missing_commune.csv: missing required column(s) "
+        "'Mã xã' (commune_code) of the dossiers contract"
+    )
     assert silver(lake, "dossiers").height == 2
 
 
@@ -271,8 +320,10 @@ def test_type_change_is_reported_naming_the_column(lake):
     land(lake, "health_facilities", "health_facilities_cp1258.csv", "health_facilities_type_change.csv")
     load, build = ingest(lake, CATALOG["health_facilities"])
     assert len(build.type_changes) == 1
-    assert build.type_changes[0].startswith("health_facilities.beds ('Số giường bệnh'): type change in "
-                                            "health_facilities_type_change.csv: 6 of 6 values are not of type integer")
+    assert build.type_changes[0].startswith(
+        "health_facilities.beds ('Số giường bệnh'): type change in "
+        "health_facilities_type_change.csv: 6 of 6 values are not of type integer"
+    )
     # one bad value in a good file is a bad row, not a type change
     assert "health_facilities_cp1258.csv" not in build.type_changes[0]
 
@@ -292,8 +343,7 @@ def test_a_run_interrupted_between_writes_and_its_log_does_not_duplicate_or_unba
         before = silver(lake, name)
         # silver written, its log rows lost: the next run re-applies the file without duplicating anything
         log = read_log(lake.ingestion_log)
-        write_deltalake(str(lake.ingestion_log), log.filter(pl.col("stage") != "silver").to_arrow(),
-                        mode="overwrite")
+        write_deltalake(str(lake.ingestion_log), log.filter(pl.col("stage") != "silver").to_arrow(), mode="overwrite")
         load, build = ingest(lake, source)
         assert silver(lake, name).equals(before)
         assert quarantine(lake, name).height == (1 if name == "dossiers" else 0)

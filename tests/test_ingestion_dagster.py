@@ -8,8 +8,8 @@ from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context,
 
 from ingestion.ingestion_log import read_log
 from orchestration.ingestion_assets import CATALOG, ingestion_assets
-from orchestration.sensors import landing_zone_sensor
 from orchestration.resources import LakeResource
+from orchestration.sensors import landing_zone_sensor
 
 LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the tick or sensor runs
 
@@ -36,8 +36,9 @@ def test_checks_fail_for_the_broken_source_only_and_name_the_column(lake, instan
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-11-01_missing_commune.csv")
     land(lake, "health_facilities", "health_facilities_cp1258.csv", "health_facilities_type_change.csv")
     land(lake, "feedback", "feedback.json", "feedback_truncated.json")
-    result = materialize(_assets("dossiers", "health_facilities", "feedback"), instance=instance, resources=LAKE,
-                         raise_on_error=False)
+    result = materialize(
+        _assets("dossiers", "health_facilities", "feedback"), instance=instance, resources=LAKE, raise_on_error=False
+    )
     assert result.success  # broken files are quarantined, not crashes; the blocking reconciliations pass
     checks = _checks(result)
     for name in ("dossiers", "health_facilities", "feedback"):
@@ -52,8 +53,11 @@ def test_checks_fail_for_the_broken_source_only_and_name_the_column(lake, instan
     assert not unreadable.passed and unreadable.severity.value == "WARN"
     assert "feedback_truncated.json: cannot be read as json" in unreadable.description
     assert checks["silver/feedback:column_types"].passed
-    silver_rows = {e.asset_key.path[1]: e.materialization.metadata["dagster/row_count"].value
-                   for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "silver"}
+    silver_rows = {
+        e.asset_key.path[1]: e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[0] == "silver"
+    }
     assert silver_rows == {"dossiers": 2, "health_facilities": 2, "feedback": 2}
 
 
@@ -61,8 +65,10 @@ def test_new_column_is_reported_in_check_metadata(lake, instance):
     land(lake, "dossiers", "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv")
     result = materialize(_assets("dossiers"), instance=instance, resources=LAKE)
     check = _checks(result)["bronze/dossiers:contract_columns"]
-    assert check.passed and "schema evolution: dossiers_2026-10-31_new_column.csv: new column(s) ghi_chu" \
-        in check.description
+    assert (
+        check.passed
+        and "schema evolution: dossiers_2026-10-31_new_column.csv: new column(s) ghi_chu" in check.description
+    )
     assert check.metadata["new_columns"].value == {"dossiers_2026-10-31_new_column.csv": ["ghi_chu"]}
 
 
@@ -76,9 +82,14 @@ def test_dossier_partition_backfill_loads_only_that_day(lake, instance):
     # an unpartitioned run (the refresh job, the sensor) takes every new file and marks each day it loaded
     result = materialize(_assets("dossiers"), instance=instance, resources=LAKE)
     assert set(pl.read_delta(str(lake.bronze("dossiers")))["_source_file"]) == {
-        "dossiers_2026-10-30.csv", "dossiers_2026-10-31_new_column.csv"}
-    partitions = {e.partition for e in result.get_asset_materialization_events()
-                  if e.asset_key == AssetKey(["bronze", "dossiers"])}
+        "dossiers_2026-10-30.csv",
+        "dossiers_2026-10-31_new_column.csv",
+    }
+    partitions = {
+        e.partition
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == AssetKey(["bronze", "dossiers"])
+    }
     assert "2026-10-30" in partitions
     materialized = instance.get_materialized_partitions(AssetKey(["bronze", "dossiers"]))
     assert {"2026-10-30", "2026-10-31"} <= materialized
@@ -92,12 +103,17 @@ def test_landing_sensor_requests_a_run_for_sources_with_new_files(lake):
         first = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE))
         assert len(first.run_requests) == 1
         assert set(first.run_requests[0].asset_selection) == {
-            AssetKey(["bronze", "dossiers"]), AssetKey(["silver", "dossiers"]),
-            AssetKey(["bronze", "enterprises"]), AssetKey(["silver", "enterprises"])}
+            AssetKey(["bronze", "dossiers"]),
+            AssetKey(["silver", "dossiers"]),
+            AssetKey(["bronze", "enterprises"]),
+            AssetKey(["silver", "enterprises"]),
+        }
         quiet = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
         assert isinstance(quiet, SkipReason)
         land(lake, "enterprises", "enterprises_update.ndjson")
         second = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
         assert set(second.run_requests[0].asset_selection) == {
-            AssetKey(["bronze", "enterprises"]), AssetKey(["silver", "enterprises"])}
+            AssetKey(["bronze", "enterprises"]),
+            AssetKey(["silver", "enterprises"]),
+        }
         assert second.run_requests[0].run_key != first.run_requests[0].run_key

@@ -53,8 +53,11 @@ def test_a_share_of_commune_codes_are_pre_2025_codes(landing):
 def test_cccds_mostly_reference_citizens(landing):
     out, _ = landing
     citizens = set(_read(out, "citizens")["cccd"])
-    for name, column in (("health_visits", "patient_cccd"), ("social_insurance", "citizen_cccd"),
-                         ("dossiers", "applicant_cccd")):
+    for name, column in (
+        ("health_visits", "patient_cccd"),
+        ("social_insurance", "citizen_cccd"),
+        ("dossiers", "applicant_cccd"),
+    ):
         share = _read(out, name)[column].is_in(list(citizens)).mean()
         assert share > 0.85, (name, share)
 
@@ -74,8 +77,14 @@ def test_about_one_percent_of_rows_are_bad_and_the_generator_is_deterministic(la
     out, counts = landing
     again = tmp_path / "again"
     generate(again, scale="small", seed=3)
-    digest = lambda root: {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
-                           for p in sorted(root.rglob("*")) if p.is_file()}
+
+    def digest(root):
+        return {
+            p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+        }
+
     assert digest(out) == digest(again)
     visits = _read(out, "health_visits")
     bad = (~visits["patient_cccd"].str.contains(r"^\d{12}$")).mean()

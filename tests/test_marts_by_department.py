@@ -10,8 +10,8 @@ import pytest
 
 from ingestion.lake import Lake
 from tests.expected_marts import current_commune
-from tests.pipeline_run import refreshed_lake
 from tests.handmade_silver import DUC_XUAN, PHAN_DINH_PHUNG, QUAN_TRIEU, dbt, write_silver
+from tests.pipeline_run import refreshed_lake
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +32,10 @@ def _query(lake: Lake, sql: str) -> pl.DataFrame:
 
 def test_feedback_handling_figures(built):
     lake, _ = built
-    rows = {(r["category"], r["commune_code"]): r for r in _query(
-        lake, "select * from marts.mart_feedback_handling_monthly").iter_rows(named=True)}
+    rows = {
+        (r["category"], r["commune_code"]): r
+        for r in _query(lake, "select * from marts.mart_feedback_handling_monthly").iter_rows(named=True)
+    }
     env = rows[("Môi trường", PHAN_DINH_PHUNG)]
     assert env["month"] == date(2026, 10, 1)
     assert (env["received_count"], env["resolved_count"], env["rejected_count"], env["open_count"]) == (5, 3, 1, 1)
@@ -46,8 +48,10 @@ def test_feedback_handling_figures(built):
 
 def test_environment_exceedances_against_qcvn_limits(built):
     lake, _ = built
-    rows = {(r["station_code"], r["parameter"], r["day"]): r for r in _query(
-        lake, "select * from marts.mart_environment_exceedances").iter_rows(named=True)}
+    rows = {
+        (r["station_code"], r["parameter"], r["day"]): r
+        for r in _query(lake, "select * from marts.mart_environment_exceedances").iter_rows(named=True)
+    }
     pm25_day1, pm25_day2 = rows[("KK01", "PM2.5", date(2026, 10, 1))], rows[("KK01", "PM2.5", date(2026, 10, 2))]
     assert pm25_day1["mean_value"] == pytest.approx(60) and pm25_day1["limit_24h"] == 50
     assert pm25_day1["exceeds_24h_limit"] and not pm25_day2["exceeds_24h_limit"]
@@ -55,9 +59,12 @@ def test_environment_exceedances_against_qcvn_limits(built):
     assert not no2["unit_mismatch"] and no2["hours_over_1h_limit"] == 1 and not no2["exceeds_24h_limit"]
     ph = rows[("NM01", "pH", date(2026, 10, 1))]
     assert ph["readings_out_of_range"] == 1 and ph["is_exceedance"] and ph["commune_code"] == DUC_XUAN
-    overview = _query(lake, "select day, environment_exceedances, feedback_received, active_enterprises "
-                            "from marts.mart_province_overview_daily where day in ('2026-10-01', '2026-10-02') "
-                            "order by day")
+    overview = _query(
+        lake,
+        "select day, environment_exceedances, feedback_received, active_enterprises "
+        "from marts.mart_province_overview_daily where day in ('2026-10-01', '2026-10-02') "
+        "order by day",
+    )
     assert overview["environment_exceedances"].to_list() == [3, 0]
     assert overview["feedback_received"].to_list() == [1, 1]
     assert overview["active_enterprises"].to_list() == [3, 3]
@@ -65,8 +72,10 @@ def test_environment_exceedances_against_qcvn_limits(built):
 
 def test_health_and_education_per_commune(built):
     lake, _ = built
-    rows = {r["commune_code"]: r for r in _query(
-        lake, "select * from marts.mart_commune_health_education").iter_rows(named=True)}
+    rows = {
+        r["commune_code"]: r
+        for r in _query(lake, "select * from marts.mart_commune_health_education").iter_rows(named=True)
+    }
     assert len(rows) == 92
     phan = rows[PHAN_DINH_PHUNG]
     assert (phan["health_facility_count"], phan["commune_health_station_count"], phan["hospital_beds"]) == (2, 1, 505)
@@ -76,8 +85,11 @@ def test_health_and_education_per_commune(built):
     assert (phan["school_year"], phan["students_enrolled"], phan["students_per_school"]) == ("2025-2026", 4, 2.0)
     duc_xuan = rows[DUC_XUAN]  # facility and school reported with the old Bắc Kạn code
     assert (duc_xuan["hospital_beds"], duc_xuan["visits_last_365d"], duc_xuan["preschool_count"]) == (3, 1, 1)
-    population = _query(lake, f"select count(*) as n from conformed.dim_citizen where in_population_registry "
-                              f"and current_commune_code = '{PHAN_DINH_PHUNG}'")["n"][0]
+    population = _query(
+        lake,
+        f"select count(*) as n from conformed.dim_citizen where in_population_registry "
+        f"and current_commune_code = '{PHAN_DINH_PHUNG}'",
+    )["n"][0]
     assert phan["registered_population"] == population
 
 
@@ -97,17 +109,23 @@ def test_survivorship_across_departments_and_conflicts(built):
     citizens = {r["cccd"]: r for r in _query(lake, "select * from conformed.dim_citizen").iter_rows(named=True)}
     # Not in the registry: social insurance fills the commune; a commune health station visit fills another.
     assert (citizens["019300000001"]["current_commune_code"], citizens["019300000001"]["commune_source"]) == (
-        QUAN_TRIEU, "social_insurance")
+        QUAN_TRIEU,
+        "social_insurance",
+    )
     assert (citizens["019300000003"]["current_commune_code"], citizens["019300000003"]["commune_source"]) == (
-        PHAN_DINH_PHUNG, "health_visits")
+        PHAN_DINH_PHUNG,
+        "health_visits",
+    )
     # In the registry and in social insurance with another commune: the registry wins, the conflict is reported.
     insured = citizens[registry[0]]
     assert insured["commune_source"] == "population_registry"
     registry_commune = current_commune(
-        pl.read_delta(str(lake.silver("citizens"))).filter(pl.col("cccd") == registry[0])["commune_code"][0])
+        pl.read_delta(str(lake.silver("citizens"))).filter(pl.col("cccd") == registry[0])["commune_code"][0]
+    )
     assert insured["current_commune_code"] == registry_commune
-    conflicts = _query(lake, f"select * from conformed.dim_citizen_conflicts where cccd = '{registry[0]}' "
-                             f"and attribute = 'commune'")
+    conflicts = _query(
+        lake, f"select * from conformed.dim_citizen_conflicts where cccd = '{registry[0]}' and attribute = 'commune'"
+    )
     if registry_commune != QUAN_TRIEU:
         assert conflicts.height == 1
         assert f"social_insurance: {QUAN_TRIEU}" in conflicts["values_by_source"][0]

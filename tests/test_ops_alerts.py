@@ -33,8 +33,9 @@ class _Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos,
-                              message_from_bytes(envelope.content, policy=policy.default)))
+        self.messages.append(
+            (envelope.mail_from, envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 Message accepted for delivery"
 
 
@@ -49,10 +50,17 @@ def smtp_server():
 
 def _hold_open(path) -> subprocess.Popen:
     """An analyst's session: the file opened read-only, as the README tells them to, and kept open."""
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
-                               "print('open', flush=True); time.sleep(600)", str(path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(600)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "open"
     return holder
 
@@ -121,8 +129,10 @@ def test_failure_alert_reaches_log_file_and_smtp_inbox(locked_run, smtp_server, 
     monkeypatch.setenv("TN_DAGSTER_URL", "http://dagster.internal:3000/")
 
     context = build_run_status_sensor_context(
-        sensor_name=alert_on_run_failure.name, dagster_instance=instance,
-        dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event(),
+        sensor_name=alert_on_run_failure.name,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
     alert_on_run_failure(context)
 
@@ -146,9 +156,15 @@ def test_failure_alert_reaches_log_file_and_smtp_inbox(locked_run, smtp_server, 
 
 
 def test_alert_channels_come_only_from_the_environment():
-    channels = AlertChannels.from_env({"TN_SMTP_HOST": "smtp.thainguyen.gov.vn", "TN_SMTP_STARTTLS": "true",
-                                       "TN_SMTP_USER": "dagster", "TN_SMTP_PASSWORD": "s3cret",
-                                       "TN_ALERT_TO": "a@x.vn,b@x.vn"})
+    channels = AlertChannels.from_env(
+        {
+            "TN_SMTP_HOST": "smtp.thainguyen.gov.vn",
+            "TN_SMTP_STARTTLS": "true",
+            "TN_SMTP_USER": "dagster",
+            "TN_SMTP_PASSWORD": "s3cret",
+            "TN_ALERT_TO": "a@x.vn,b@x.vn",
+        }
+    )
     assert channels.smtp_port == 587 and channels.starttls and channels.recipients == ("a@x.vn", "b@x.vn")
     assert "s3cret" not in repr(channels)
     assert AlertChannels.from_env({}).log_file is None and not AlertChannels.from_env({}).recipients

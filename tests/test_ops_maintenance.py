@@ -22,15 +22,19 @@ def _land_and_ingest_daily(lake, days: int) -> None:
     folder = lake.landing / "dossiers"
     folder.mkdir(parents=True)
     for day in range(1, days + 1):
-        rows = [f"H56.01-2611{day:02d}-{day * 100 + i:07d},1.004227,H56.01,05431,{day:02d}/11/2026,30/11/2026,,"
-                f"Đang xử lý,019090{day * 100 + i:06d}" for i in range(5)]
+        rows = [
+            f"H56.01-2611{day:02d}-{day * 100 + i:07d},1.004227,H56.01,05431,{day:02d}/11/2026,30/11/2026,,"
+            f"Đang xử lý,019090{day * 100 + i:06d}"
+            for i in range(5)
+        ]
         (folder / f"dossiers_2026-11-{day:02d}.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
         ingest(lake, DOSSIERS)
 
 
 def _maintain(instance, **config):
     result = lake_maintenance.execute_in_process(
-        instance=instance, run_config={"ops": {"maintain_lake_tables": {"config": config}}})
+        instance=instance, run_config={"ops": {"maintain_lake_tables": {"config": config}}}
+    )
     assert result.success
     [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     tables = {row["table"]: row for row in result.output_for_node("maintain_lake_tables")}
@@ -47,8 +51,9 @@ def _parquet_files_on_disk(path) -> int:
 
 def _view_comment(lake) -> str:
     with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-        return con.execute("select comment from duckdb_views() where schema_name = 'silver' "
-                           "and view_name = 'dossiers'").fetchall()[0][0]
+        return con.execute(
+            "select comment from duckdb_views() where schema_name = 'silver' and view_name = 'dossiers'"
+        ).fetchall()[0][0]
 
 
 def test_compaction_keeps_rows_and_time_travel_then_vacuum_deletes_and_views_follow(lake, instance):

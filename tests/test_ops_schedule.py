@@ -11,25 +11,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 from dagster import (
-    AssetKey,
-    AssetMaterialization,
-    AssetSelection,
     DagsterInstance,
-    Definitions,
-    MetadataValue,
     RunRequest,
     SkipReason,
     build_schedule_context,
-    define_asset_job,
 )
 
 from ingestion.catalog import load_catalog
 from orchestration.definitions import defs
 from orchestration.instance import instance_template, prepare_dagster_home
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from orchestration.schedules import NIGHTLY_CRON, TIMEZONE, nightly_warehouse_refresh
 from tests.pipeline_run import sample_lake_in
-from orchestration.resources import LakeResource
 
 LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the tick or sensor runs
 
@@ -43,15 +36,21 @@ def scheduled(tmp_path_factory):
     with sample_lake_in(root) as lake:
         (root / "dagster_home").mkdir()
         with DagsterInstance.local_temp(str(root / "dagster_home")) as instance:
+
             def tick():
-                context = build_schedule_context(instance=instance, scheduled_execution_time=TICK, resources=LAKE,
-                                                 repository_def=defs.get_repository_def())
+                context = build_schedule_context(
+                    instance=instance,
+                    scheduled_execution_time=TICK,
+                    resources=LAKE,
+                    repository_def=defs.get_repository_def(),
+                )
                 return nightly_warehouse_refresh(context)
 
             first = tick()
             job = defs.resolve_job_def("warehouse_refresh")
-            result = job.execute_in_process(instance=instance, asset_selection=first.asset_selection,
-                                            tags=first.tags, raise_on_error=False)
+            result = job.execute_in_process(
+                instance=instance, asset_selection=first.asset_selection, tags=first.tags, raise_on_error=False
+            )
             yield lake, instance, tick, first, result
 
 
@@ -100,11 +99,15 @@ def test_new_extract_refreshes_only_its_source_and_downstream(scheduled):
 def test_silver_freshness_policies_follow_each_source_sla():
     """Freshness is a FreshnessPolicy on each silver asset (its contract's `freshness_hours`), and nowhere else."""
     graph = defs.resolve_asset_graph()
-    policies = {key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()
-                if graph.get(key).freshness_policy is not None}
+    policies = {
+        key.to_user_string(): graph.get(key).freshness_policy
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).freshness_policy is not None
+    }
     sla = {f"silver/{name}": source.freshness_hours for name, source in load_catalog().items()}
     assert {key: policy.fail_window.to_timedelta() for key, policy in policies.items()} == {
-        key: timedelta(hours=hours) for key, hours in sla.items()}
+        key: timedelta(hours=hours) for key, hours in sla.items()
+    }
 
 
 def test_refresh_job_carries_retry_policy():

@@ -19,8 +19,9 @@ def test_shared_file_has_no_personal_data(shared_refresh):
     assert len(needles.names) > 100 and len(needles.cccds) > 250 and len(needles.phones) > 200
     with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
         tables = con.execute("select count(*) from duckdb_tables() where not internal").fetchall()[0][0]
-        columns = con.execute("select count(*) from duckdb_columns() where not internal "
-                              "and database_name = current_database()").fetchall()[0][0]
+        columns = con.execute(
+            "select count(*) from duckdb_columns() where not internal and database_name = current_database()"
+        ).fetchall()[0][0]
         report = scan(con, needles)
     print("\n" + report.summary())
     print("columns scanned: " + ", ".join(f"{c.table}.{c.column}" for c in report.columns))
@@ -74,10 +75,12 @@ def test_amounts_that_equal_a_phone_number_by_chance_are_not_identifiers():
     phones = [f"09{n:08d}" for n in range(0, 2_000_000, 7)]
     needles = Needles.of(cccds=["019203123456"], phones=phones)
     with duckdb.connect() as con:
-        con.execute("create table enterprises as select i as enterprise_no, "
-                    "case when i < 6 then 900000000 + i * 7 else 1000000 * i end as capital_vnd, "
-                    "case when i < 300 then 900000000 + i * 7 else 1000000 * i end as phone_as_number "
-                    "from range(10000) t(i)")
+        con.execute(
+            "create table enterprises as select i as enterprise_no, "
+            "case when i < 6 then 900000000 + i * 7 else 1000000 * i end as capital_vnd, "
+            "case when i < 300 then 900000000 + i * 7 else 1000000 * i end as phone_as_number "
+            "from range(10000) t(i)"
+        )
         report = scan(con, needles)
     hits = {c.column: c.hits for c in report.hits}
     assert "capital_vnd" not in hits  # 6 of 10,000

@@ -32,9 +32,14 @@ def test_mart_matches_figures_computed_from_the_extracts(refreshed):
     assert result.success
 
     mart = _mart(sample_lake)
-    landed = {(r["agency_code"], r["month"].strftime("%Y-%m")): (r["received_count"], r["resolved_count"],
-                                                               r["resolved_on_time_count"])
-              for r in mart.iter_rows(named=True)}
+    landed = {
+        (r["agency_code"], r["month"].strftime("%Y-%m")): (
+            r["received_count"],
+            r["resolved_count"],
+            r["resolved_on_time_count"],
+        )
+        for r in mart.iter_rows(named=True)
+    }
     assert landed == on_time_by_agency_month(sample_lake.landing)
     for row in mart.iter_rows(named=True):
         if row["resolved_count"]:
@@ -45,13 +50,17 @@ def test_mart_matches_figures_computed_from_the_extracts(refreshed):
 def test_every_landed_row_is_in_silver_quarantine_or_superseded(refreshed):
     sample_lake, instance, result = refreshed
     assert result.success
-    silver = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()
-              if e.asset_key.path[0] == "silver"}
+    silver = {
+        e.asset_key: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path[0] == "silver"
+    }
     assert len(silver) == len(CATALOG)
     for key, metadata in silver.items():
         bronze_rows = metadata["bronze_rows"].value
-        accounted = (metadata["dagster/row_count"].value + metadata["quarantined_rows"].value
-                     + metadata["superseded_rows"].value)
+        accounted = (
+            metadata["dagster/row_count"].value + metadata["quarantined_rows"].value + metadata["superseded_rows"].value
+        )
         assert bronze_rows == accounted, key
     quarantine = pl.read_delta(str(sample_lake.quarantine))
     assert quarantine.height > 0
@@ -66,8 +75,9 @@ def test_rerun_on_the_same_extracts_changes_no_row_count(refreshed):
     second_run = run_refresh(instance)
     assert second_run.success
     assert lake_report(sample_lake) == first
-    bronze = [m for m in second_run.get_asset_materialization_events()
-              if m.asset_key == AssetKey(["bronze", "dossiers"])]
+    bronze = [
+        m for m in second_run.get_asset_materialization_events() if m.asset_key == AssetKey(["bronze", "dossiers"])
+    ]
     assert bronze[0].materialization.metadata["rows_appended"].value == 0
 
 
@@ -93,8 +103,9 @@ def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(refreshe
     # (dossier extracts are daily files: take them all, so the bad share is far past 5%)
     bad = pl.concat([pl.read_csv(p, infer_schema_length=0) for p in (sample_lake.landing / "dossiers").glob("*.csv")])
     bad = bad.with_columns(pl.lit("99999").alias("Mã xã"), ("X" + pl.col("Mã hồ sơ")).alias("Mã hồ sơ"))
-    pl.concat([bad] * 4).with_columns(("Y" + pl.int_range(pl.len()).cast(pl.String) + pl.col("Mã hồ sơ"))
-                                      .alias("Mã hồ sơ")).write_csv(sample_lake.landing / "dossiers" / "late.csv")
+    pl.concat([bad] * 4).with_columns(
+        ("Y" + pl.int_range(pl.len()).cast(pl.String) + pl.col("Mã hồ sơ")).alias("Mã hồ sơ")
+    ).write_csv(sample_lake.landing / "dossiers" / "late.csv")
 
     result = run_refresh(instance)
     assert not result.success
@@ -111,4 +122,3 @@ def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(refreshe
     assert AssetKey(["published", "mart_dossier_on_time_by_agency_month"]) not in rebuilt
     assert _mart(sample_lake).equals(mart_before)
     assert published.read_bytes() == published_before  # consumers still read the last good mart
-

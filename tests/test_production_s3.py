@@ -26,8 +26,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3_endpoint():
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -40,8 +43,13 @@ def s3_endpoint():
                 time.sleep(0.1)
         import boto3
 
-        boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                     aws_access_key_id="test", aws_secret_access_key="test").create_bucket(Bucket=BUCKET)
+        boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket=BUCKET)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
@@ -66,15 +74,19 @@ def s3_lake(s3_endpoint, tmp_path, monkeypatch, request) -> Lake:
 def _s3_keys(endpoint: str, prefix: str) -> list[str]:
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
 def test_lake_reads_uri_and_storage_options_from_env_only(s3_lake, s3_endpoint):
     assert s3_lake.is_remote
-    assert str(s3_lake.silver("dossiers")) == f"s3://{BUCKET}/test_lake_reads_uri_and_storage_options_from_env_only/silver/dossiers"
+    assert (
+        str(s3_lake.silver("dossiers"))
+        == f"s3://{BUCKET}/test_lake_reads_uri_and_storage_options_from_env_only/silver/dossiers"
+    )
     assert s3_lake.storage_options["AWS_ENDPOINT_URL"] == s3_endpoint
     assert s3_lake.storage_options["AWS_ALLOW_HTTP"] == "true"
     assert s3_lake.landing.is_relative_to(s3_lake.root)  # landing zone and DuckDB file stay local
@@ -117,8 +129,11 @@ def test_whole_refresh_runs_on_an_s3_lake(s3_lake, s3_endpoint, instance):
     assert not (s3_lake.root / "bronze").exists() and not (s3_lake.root / "silver").exists()
 
     with duckdb.connect(str(s3_lake.warehouse), read_only=True) as con:
-        kinds = dict(con.execute("select table_name, table_type from information_schema.tables "
-                                 "where table_schema = 'silver'").fetchall())
+        kinds = dict(
+            con.execute(
+                "select table_name, table_type from information_schema.tables where table_schema = 'silver'"
+            ).fetchall()
+        )
         assert kinds["dossiers"] == "BASE TABLE"  # copied from S3, not a view over local files
         assert con.execute("select count(*) from silver.dossiers").fetchone()[0] == dossiers.height
         marts = con.execute("select sum(received_count) from marts.mart_public_service_dossiers_monthly").fetchone()
@@ -131,12 +146,19 @@ def test_weekly_maintenance_compacts_and_vacuums_a_table_on_s3(s3_lake, s3_endpo
 
     table, options = str(s3_lake.silver("probe")), s3_lake.storage_options
     for day in range(6):
-        pl.DataFrame({"day": [day] * 3, "value": [1.5, 2.5, 3.5]}).write_delta(table, mode="append",
-                                                                               storage_options=options)
+        pl.DataFrame({"day": [day] * 3, "value": [1.5, 2.5, 3.5]}).write_delta(
+            table, mode="append", storage_options=options
+        )
     done = maintain_table("silver/probe", table, options, max_files=2, retention_hours=0)
     assert (done.files_before, done.files_after, done.files_vacuumed) == (6, 1, 6), done
-    assert pl.read_delta(table, storage_options=options).sort("day").equals(
-        pl.DataFrame({"day": [d for d in range(6) for _ in range(3)], "value": [1.5, 2.5, 3.5] * 6}))
-    parquet = [k for k in _s3_keys(s3_endpoint, "test_weekly_maintenance_compacts_and_vacuums_a_table_on_s3/")
-               if k.endswith(".parquet") and "_delta_log" not in k]
+    assert (
+        pl.read_delta(table, storage_options=options)
+        .sort("day")
+        .equals(pl.DataFrame({"day": [d for d in range(6) for _ in range(3)], "value": [1.5, 2.5, 3.5] * 6}))
+    )
+    parquet = [
+        k
+        for k in _s3_keys(s3_endpoint, "test_weekly_maintenance_compacts_and_vacuums_a_table_on_s3/")
+        if k.endswith(".parquet") and "_delta_log" not in k
+    ]
     assert len(parquet) == 1

@@ -2,6 +2,7 @@
 a clean sample passes every suite and is scored; a bad extract fails its rule, blocks downstream and is recorded."""
 
 import json
+from datetime import UTC
 
 import duckdb
 import polars as pl
@@ -23,6 +24,7 @@ SCORECARD = AssetKey(["quality", "scorecard"])
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
     """A tiny sample with no deliberately bad rows and no one outside the registry, through the whole refresh once."""
+
     def clean_sample(patch):
         patch.setattr(sample_data, "BAD_ROW_SHARE", 0.0)
         patch.setattr(sample_data, "OUTSIDER_SHARE", 0.0)  # everyone resolves to the population registry
@@ -34,8 +36,11 @@ def clean_run(tmp_path_factory):
 def test_clean_sample_passes_every_suite(clean_run):
     lake, _, result = clean_run
     assert result.success
-    gx = {e.asset_check_key.to_user_string(): e for e in result.get_asset_check_evaluations()
-          if e.asset_check_key.name.startswith("gx_")}
+    gx = {
+        e.asset_check_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_check_key.name.startswith("gx_")
+    }
     assert len(gx) == len(SUITES) and all(e.passed for e in gx.values()), [e.description for e in gx.values()]
 
     results = read_results(lake).filter(pl.col("run_id") == result.run_id)
@@ -102,19 +107,21 @@ def test_bad_extract_fails_its_rule_blocks_downstream_and_is_recorded(clean_run)
     recorded = read_results(lake).filter(pl.col("run_id") == result.run_id)
     failures = recorded.filter(~pl.col("success"))
     assert sorted(failures.select("suite", "rule", "severity", "unexpected_count").rows()) == [
-        ("silver_citizens", "cccd", "critical", 20), ("silver_citizens", "cccd_all", "warning", 20)]
+        ("silver_citizens", "cccd", "critical", 20),
+        ("silver_citizens", "cccd_all", "warning", 20),
+    ]
     assert json.loads(failures["sample"][0])[0].startswith("099")
 
 
 def test_scorecard_is_kept_per_day_and_ages(clean_run):
     """Scoring the same lake on later days adds a row per dataset and day (trends), and 'live' decays past the
     contract's freshness: dossiers (24 h) delivered ~36 h before 'now' score ~50; citizens (168 h) still 100."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from quality.scorecard_signals import refresh_scorecard
 
     lake, _, _ = clean_run
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     refresh_scorecard(lake, load_catalog(), as_of=now + timedelta(hours=36))
     later = refresh_scorecard(lake, load_catalog(), as_of=now + timedelta(hours=36))  # same day again: replaced
     scores = {r["dataset"]: r for r in later.iter_rows(named=True)}

@@ -13,12 +13,12 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from ingestion.lake import PROJECT_ROOT, Lake
+from orchestration.resources import LakeResource
+from orchestration.shared_outputs import OPEN_DATA, SHARED_MARTS, shared_marts_file
 from sharing.config import SharedTable, SharingConfig, SharingConfigError, Suppression, load_config
 from sharing.pseudonym import KEY_VARIABLE, pseudonym
 from sharing.shared_file import SUPPRESSED_FLAG, build_shared_file
-from orchestration.shared_outputs import OPEN_DATA, SHARED_MARTS, shared_marts_file
 from tests.sharing_run import shared_refresh  # noqa: F401 (fixture)
-from orchestration.resources import LakeResource
 
 LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the run starts
 
@@ -43,8 +43,11 @@ def test_refresh_builds_the_shared_file_and_open_data_after_the_gates(shared_ref
     lake, result, _ = shared_refresh
     metadata = _materialization(result, SHARED_MARTS).metadata
     assert metadata["pii_scan_hits"].value == 0
-    check = next(e for e in result.get_asset_check_evaluations()
-                 if e.asset_check_key.to_user_string() == "shared/shared_marts:no_personal_data")
+    check = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_check_key.to_user_string() == "shared/shared_marts:no_personal_data"
+    )
     assert check.passed
     assert _materialization(result, OPEN_DATA) is not None
     tables = set(_shared(lake, "select table_name from sharing.tables")["table_name"])
@@ -55,7 +58,8 @@ def test_refresh_builds_the_shared_file_and_open_data_after_the_gates(shared_ref
     assert skipped == configured - tables
     # the shared copy of a mart is the warehouse's mart
     assert _shared(lake, f"select * from {ON_TIME} order by all").equals(
-        _warehouse(lake, f"select * from {ON_TIME} order by all"))
+        _warehouse(lake, f"select * from {ON_TIME} order by all")
+    )
 
 
 def test_identifiers_are_hmac_pseudonyms_joinable_across_tables(shared_refresh):
@@ -68,8 +72,9 @@ def test_identifiers_are_hmac_pseudonyms_joinable_across_tables(shared_refresh):
     expected = [pseudonym(c, "cccd", key) for c in joined["applicant_cccd"]]
     assert joined["applicant_key"].to_list() == expected
     # the same person has the same pseudonym as applicant and as citizen (same domain, same key)
-    linked = _shared(lake, "select count(*) as n from records.dossiers d join records.citizens c "
-                           "on c.citizen_key = d.applicant_key")["n"][0]
+    linked = _shared(
+        lake, "select count(*) as n from records.dossiers d join records.citizens c on c.citizen_key = d.applicant_key"
+    )["n"][0]
     source = _shared(lake, "select source_table from sharing.tables where table_name = 'records.citizens'")[0, 0]
     citizens = set(_warehouse(lake, f"select cccd from {source}")["cccd"])
     assert linked == sum(c in citizens for c in raw["applicant_cccd"]) > 0
@@ -81,8 +86,9 @@ def test_phones_are_masked_names_dropped_birth_dates_generalised(shared_refresh)
     raw = _warehouse(lake, f"select cccd, phone, year(date_of_birth) as birth_year from {source}")
     shared = _shared(lake, "select * from records.citizens")
     assert not {"cccd", "full_name", "date_of_birth"} & set(shared.columns)
-    raw = raw.with_columns(citizen_key=pl.col("cccd").map_elements(lambda c: pseudonym(c, "cccd", key),
-                                                                   return_dtype=pl.String))
+    raw = raw.with_columns(
+        citizen_key=pl.col("cccd").map_elements(lambda c: pseudonym(c, "cccd", key), return_dtype=pl.String)
+    )
     joined = raw.join(shared, on="citizen_key", suffix="_shared")
     assert joined.height == raw.height
     assert joined["birth_year"].to_list() == joined["birth_year_shared"].to_list()
@@ -110,8 +116,10 @@ def test_the_asset_refuses_without_the_key(shared_refresh, monkeypatch):
     lake, _, _ = shared_refresh
     before = lake.shared_marts.stat().st_mtime_ns
     monkeypatch.setenv("TN_LAKE_DIR", str(lake.root))
-    for value, message in ((None, f"{KEY_VARIABLE} is not set: refusing to build shared outputs"),
-                           ("short", f"{KEY_VARIABLE} is too short")):
+    for value, message in (
+        (None, f"{KEY_VARIABLE} is not set: refusing to build shared outputs"),
+        ("short", f"{KEY_VARIABLE} is too short"),
+    ):
         if value is None:
             monkeypatch.delenv(KEY_VARIABLE)
         else:
@@ -137,9 +145,18 @@ def test_small_commune_cells_are_suppressed(shared_refresh, tmp_path):
                    count(*) filter (where status = 'resolved') as resolved_count,
                    count(*) filter (where status = 'resolved') / count(*) as resolved_share
             from src.staging.stg_dossiers group by all""")
-    config = SharingConfig((SharedTable("marts.dossiers_by_commune", ("marts.dossiers_by_commune",), {},
-                                        Suppression("commune_code is not null", ("received_count", "resolved_count"),
-                                                    ("resolved_share",))),), 5, {})
+    config = SharingConfig(
+        (
+            SharedTable(
+                "marts.dossiers_by_commune",
+                ("marts.dossiers_by_commune",),
+                {},
+                Suppression("commune_code is not null", ("received_count", "resolved_count"), ("resolved_share",)),
+            ),
+        ),
+        5,
+        {},
+    )
     outcome = build_shared_file(lake, config, key)
     before = _warehouse(lake, "select * from marts.dossiers_by_commune")
     after = _shared(lake, "select * from marts.dossiers_by_commune")
@@ -169,11 +186,19 @@ def test_open_data_catalog_and_files(shared_refresh):
     assert entry["dct:accrualPeriodicity"]["@id"].endswith("/daily")
     assert entry["dct:modified"] and entry["dct:temporal"]["dcat:startDate"] <= entry["dct:temporal"]["dcat:endDate"]
     columns = {c["csvw:name"]: c["csvw:datatype"] for c in entry["csvw:tableSchema"]["csvw:column"]}
-    assert columns == {"agency_code": "xsd:string", "agency_name": "xsd:string", "month": "xsd:date",
-                       "received_count": "xsd:integer", "resolved_count": "xsd:integer",
-                       "resolved_on_time_count": "xsd:integer", "on_time_rate": "xsd:decimal"}
+    assert columns == {
+        "agency_code": "xsd:string",
+        "agency_name": "xsd:string",
+        "month": "xsd:date",
+        "received_count": "xsd:integer",
+        "resolved_count": "xsd:integer",
+        "resolved_on_time_count": "xsd:integer",
+        "on_time_rate": "xsd:decimal",
+    }
     folder = lake.open_data / entry["dct:identifier"]
-    assert json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["dct:identifier"] == entry["dct:identifier"]
+    assert (
+        json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["dct:identifier"] == entry["dct:identifier"]
+    )
     shared = _shared(lake, f"select * from {ON_TIME} order by agency_code, month")
     csv_text = (folder / f"{entry['dct:identifier']}.csv").read_bytes().decode("utf-8")  # UTF-8, no BOM
     assert "Sở" in csv_text or "UBND" in csv_text or any(ord(ch) > 127 for ch in csv_text)
@@ -189,8 +214,14 @@ def test_open_data_catalog_and_files(shared_refresh):
 
 def _query(lake: Lake, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TN_LAKE_DIR": str(lake.root)}
-    return subprocess.run([sys.executable, "-m", "sharing.query", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sharing.query", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_query_entry_point_is_read_only_and_cannot_reach_the_warehouse(shared_refresh):
@@ -222,10 +253,14 @@ def test_readme_example_questions_run_on_the_shared_file(shared_refresh):
 def test_an_incremental_entry_is_checked_when_the_config_loads(tmp_path):
     """`incremental` needs a key that stays in the shared table, and is for record tables, not suppressed aggregates."""
     for entry, message in (
-            ("{from: conformed.dim_citizen, incremental: {unique_key: cccd, changed_since: built_at}, "
-             "columns: {cccd: drop}}", "must be kept or pseudonymised"),
-            ("{incremental: {unique_key: k, changed_since: t}, suppress: {counts: [n]}}", "suppressed aggregates"),
-            ("{incremental: {unique_key: k}}", "incremental must be")):
+        (
+            "{from: conformed.dim_citizen, incremental: {unique_key: cccd, changed_since: built_at}, "
+            "columns: {cccd: drop}}",
+            "must be kept or pseudonymised",
+        ),
+        ("{incremental: {unique_key: k, changed_since: t}, suppress: {counts: [n]}}", "suppressed aggregates"),
+        ("{incremental: {unique_key: k}}", "incremental must be"),
+    ):
         path = tmp_path / "shared_marts.yaml"
         path.write_text(f"tables:\n  records.x: {entry}\n", encoding="utf-8")
         with pytest.raises(SharingConfigError, match=message):

@@ -20,14 +20,23 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 MART = "marts/mart_dossier_on_time_by_agency_month"
 # Flags for a closed network and root (no sandbox); a fresh profile per run.
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage", "--window-size=1600,1000"]
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1600,1000",
+]
 
 pytestmark = pytest.mark.skipif(
     not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
     reason=f"Chromium/ChromeDriver not installed ({CHROMIUM}, {CHROMEDRIVER}); install Debian's chromium and "
-           f"chromium-driver (.ci/run does: apt-get install -y chromium chromium-driver)",
+    f"chromium-driver (.ci/run does: apt-get install -y chromium chromium-driver)",
 )
 
 
@@ -43,15 +52,26 @@ def webserver(tmp_path_factory):
     root = tmp_path_factory.mktemp("ui")
     env = {**os.environ, "DAGSTER_HOME": str(root / "dagster_home"), "TN_LAKE_DIR": str(root / "lake")}
     env.pop("TN_DAGSTER_PG_URL", None)
-    run = subprocess.run([sys.executable, "-m", "orchestration.run_pipeline", "--scale", "tiny"], cwd=PROJECT_ROOT,
-                         env=env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "orchestration.run_pipeline", "--scale", "tiny"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     port = _free_port()
     log = (root / "webserver.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml",
-                               "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dagster_webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -63,7 +83,9 @@ def webserver(tmp_path_factory):
             except OSError:
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not come up on {url}: {(root / 'webserver.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"dagster-webserver did not come up on {url}: {(root / 'webserver.log').read_text()[-3000:]}"
+                )
             time.sleep(0.5)
         yield url
     finally:
@@ -120,8 +142,18 @@ def _open(browser, url: str, *texts: str, timeout: float = 60, absent: tuple[str
 
 def test_asset_graph_shows_bronze_silver_dbt_and_mart_with_checks(webserver, browser, tmp_path):
     url = f"{webserver}/assets/{MART}?view=lineage&lineageScope=upstream&lineageDepth=6"
-    text = _open(browser, url, "bronze", "silver", "staging", "conformed", "marts",
-                 "stg_dossiers", "dim_agency", "mart_dossier_o")
+    text = _open(
+        browser,
+        url,
+        "bronze",
+        "silver",
+        "staging",
+        "conformed",
+        "marts",
+        "stg_dossiers",
+        "dim_agency",
+        "mart_dossier_o",
+    )
     shot = tmp_path / "asset_graph.png"
     browser.save_screenshot(str(shot))
     # The whole upstream graph fits the screen, so nodes are drawn without their status; materialisations and
@@ -135,20 +167,27 @@ def test_asset_graph_shows_bronze_silver_dbt_and_mart_with_checks(webserver, bro
     print(f"screenshot: {keep or shot}")
 
 
-@pytest.mark.parametrize(("asset", "checks"), [
-    ("bronze/dossiers", ["gx_bronze_suite"]),
-    ("silver/dossiers", ["gx_silver_suite", "freshness_check"]),
-    ("silver/citizens", ["gx_silver_suite", "freshness_check"]),
-    ("staging/stg_dossiers", ["unique_stg_dossiers_dossier_id"]),
-    (MART, ["gx_mart_suite"]),
-])
+@pytest.mark.parametrize(
+    ("asset", "checks"),
+    [
+        ("bronze/dossiers", ["gx_bronze_suite"]),
+        ("silver/dossiers", ["gx_silver_suite", "freshness_check"]),
+        ("silver/citizens", ["gx_silver_suite", "freshness_check"]),
+        ("staging/stg_dossiers", ["unique_stg_dossiers_dossier_id"]),
+        (MART, ["gx_mart_suite"]),
+    ],
+)
 def test_asset_page_lists_its_checks(webserver, browser, asset, checks):
     _open(browser, f"{webserver}/assets/{asset}?view=checks", asset.split("/")[-1][:14], *checks)
 
 
 def test_catalog_lists_every_layer(webserver, browser):
     # The catalog lists dozens of assets in a virtualised list: open each layer's folder.
-    for layer, asset in [("bronze", "dossiers"), ("bronze", "citizens"), ("conformed", "dim_agency"),
-                         ("marts", "mart_dossier_on")]:
+    for layer, asset in [
+        ("bronze", "dossiers"),
+        ("bronze", "citizens"),
+        ("conformed", "dim_agency"),
+        ("marts", "mart_dossier_on"),
+    ]:
         text = _open(browser, f"{webserver}/assets/{layer}", asset)
         assert "orchestration.definitions:defs" in text
