@@ -2,7 +2,8 @@
 
 `dagster dev` prepares the manifest when it loads the code location (`prepare_if_dev`); everything else (the
 `run_pipeline` CLI, the tests, the bench, a deployment's build step) calls `prepare_manifest()` or runs
-`PYTHONPATH=. dagster-dbt project prepare-and-package --file orchestration/dbt_project.py` before loading the definitions.
+`PYTHONPATH=. dagster-dbt project prepare-and-package --file orchestration/dbt_project.py` before loading the
+definitions.
 """
 
 from dagster_dbt import DbtProject
