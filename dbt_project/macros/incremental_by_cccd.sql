@@ -114,7 +114,7 @@
         "select md5(coalesce(string_agg(concat_ws(':', commune_code, current_commune_code, resolution), ',' "
             ~ "order by commune_code), '')) from " ~ ref('int_commune_code_map'),
         "select md5(coalesce(string_agg(concat_ws(':', facility_code, facility_type, current_commune_code), ',' "
-            ~ "order by facility_code), '')) from " ~ ref('stg_health_facilities'),
+            ~ "order by facility_code), '')) from " ~ ref('int_health_facilities'),
         "select string_agg(concat_ws(':', table_name, comment), ',' order by table_name) from duckdb_tables() "
             ~ "where schema_name = 'silver' and table_name in " ~ citizen_silver_tables(),
         "select string_agg(concat_ws(':', view_name, comment), ',' order by view_name) from duckdb_views() "
