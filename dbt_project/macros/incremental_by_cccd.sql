@@ -104,8 +104,8 @@
     {%- if is_incremental() %}{{ keyword }} {{ cccd_column }} in (select cccd from changed){% endif -%}
 {%- endmacro %}
 
-{# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the staging
-   views), the health facilities, and the silver tables' last rewrite (their comment, from
+{# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the
+   int_<source> views), the health facilities, and the silver tables' last rewrite (their comment, from
    ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times, an erasure deletes rows
    without any newer one). #}
 {% macro citizen_records_fingerprint() -%}
