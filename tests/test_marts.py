@@ -141,7 +141,7 @@ def test_old_commune_codes_land_on_the_current_commune(built):
     legacy = _query(
         lake,
         """select commune_code, commune_code_resolution, current_commune_code
-                             from staging.stg_dossiers where dossier_id like 'OLD-%'""",
+                             from intermediate.int_dossiers where dossier_id like 'OLD-%'""",
     )
     assert legacy.height == 12 * len(OLD_CODES)
     for row in legacy.iter_rows(named=True):

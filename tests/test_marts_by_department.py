@@ -134,9 +134,9 @@ def test_survivorship_across_departments_and_conflicts(built):
 
 def test_every_source_with_a_commune_resolves_it(built):
     lake, _ = built
-    crops = _query(lake, "select commune_code, current_commune_code from staging.stg_agriculture_crops")
+    crops = _query(lake, "select commune_code, current_commune_code from intermediate.int_agriculture_crops")
     assert dict(crops.iter_rows()) == {"05503": "05503", "01834": DUC_XUAN}
-    register = _query(lake, "select commune_code, commune_code_resolution from staging.stg_admin_units")
+    register = _query(lake, "select commune_code, commune_code_resolution from intermediate.int_admin_units")
     assert dict(register.iter_rows()) == {PHAN_DINH_PHUNG: "current", "01834": "mapped"}
 
 

@@ -1,9 +1,9 @@
 {#
   Resolve a department's commune code (pre-2025 or current) to the current commune, through
-  int_commune_code_map. Every staging model with a commune code selects through this macro, so all of them
-  apply the same rules (documented on int_commune_code_map):
+  int_commune_code_map. Every intermediate model over a staged source with a commune code selects through this
+  macro, so all of them apply the same rules (documented on int_commune_code_map):
 
-      {{ resolve_commune_code('renamed') }}                -- adds current_commune_code, commune_code_resolution
+      {{ resolve_commune_code(ref('stg_schools')) }}       -- adds current_commune_code, commune_code_resolution
       {{ resolve_commune_code('renamed', 'commune_code', 'home_') }}  -- home_current_commune_code, ...
 #}
 {% macro resolve_commune_code(relation, code_column='commune_code', prefix='') -%}

@@ -104,8 +104,8 @@
     {%- if is_incremental() %}{{ keyword }} {{ cccd_column }} in (select cccd from changed){% endif -%}
 {%- endmacro %}
 
-{# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the staging
-   views), the health facilities, and the silver tables' last rewrite (their comment, from
+{# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the
+   int_<source> views), the health facilities, and the silver tables' last rewrite (their comment, from
    ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times, an erasure deletes rows
    without any newer one). #}
 {% macro citizen_records_fingerprint() -%}
@@ -114,7 +114,7 @@
         "select md5(coalesce(string_agg(concat_ws(':', commune_code, current_commune_code, resolution), ',' "
             ~ "order by commune_code), '')) from " ~ ref('int_commune_code_map'),
         "select md5(coalesce(string_agg(concat_ws(':', facility_code, facility_type, current_commune_code), ',' "
-            ~ "order by facility_code), '')) from " ~ ref('stg_health_facilities'),
+            ~ "order by facility_code), '')) from " ~ ref('int_health_facilities'),
         "select string_agg(concat_ws(':', table_name, comment), ',' order by table_name) from duckdb_tables() "
             ~ "where schema_name = 'silver' and table_name in " ~ citizen_silver_tables(),
         "select string_agg(concat_ws(':', view_name, comment), ',' order by view_name) from duckdb_views() "

@@ -16,4 +16,4 @@ select
     charter_capital_vnd,
     legal_rep_cccd,
     updated_at
-from {{ ref('stg_enterprises') }}
+from {{ ref('int_enterprises') }}

@@ -21,11 +21,11 @@
 with
 {%- if is_incremental() %}
 changed as (
-    select cccd from {{ ref('stg_citizens') }} where ingested_at > {{ seen_from('population_registry') }}
+    select cccd from {{ ref('int_citizens') }} where ingested_at > {{ seen_from('population_registry') }}
     union
-    select citizen_cccd from {{ ref('stg_social_insurance') }} where ingested_at > {{ seen_from('social_insurance') }}
+    select citizen_cccd from {{ ref('int_social_insurance') }} where ingested_at > {{ seen_from('social_insurance') }}
     union
-    select applicant_cccd from {{ ref('stg_dossiers') }} where ingested_at > {{ seen_from('dossiers') }}
+    select applicant_cccd from {{ ref('int_dossiers') }} where ingested_at > {{ seen_from('dossiers') }}
     union
     select patient_cccd from {{ ref('stg_health_visits') }} where ingested_at > {{ seen_from('health_visits') }}
 ),
@@ -44,7 +44,7 @@ registry as (
         phone,
         cast(ingested_at as date) as observed_on,
         ingested_at
-    from {{ ref('stg_citizens') }}
+    from {{ ref('int_citizens') }}
     {{ only_changed('cccd') }}
 ),
 
@@ -61,7 +61,7 @@ social_insurance as (
         null::varchar as phone,
         start_date as observed_on,
         max(ingested_at) over (partition by citizen_cccd) as ingested_at
-    from {{ ref('stg_social_insurance') }}
+    from {{ ref('int_social_insurance') }}
     {{ only_changed('citizen_cccd') }}
     qualify row_number() over (partition by citizen_cccd order by start_date desc, insurance_number desc) = 1
 ),
@@ -79,7 +79,7 @@ dossier_applicants as (
         null::varchar as phone,
         received_date as observed_on,
         max(ingested_at) over (partition by applicant_cccd) as ingested_at
-    from {{ ref('stg_dossiers') }}
+    from {{ ref('int_dossiers') }}
     where applicant_cccd is not null {{ only_changed('applicant_cccd', 'and') }}
     qualify row_number() over (partition by applicant_cccd order by received_date desc, dossier_id desc) = 1
 ),
@@ -101,7 +101,7 @@ health_visits as (
         visits.visit_date as observed_on,
         max(visits.ingested_at) over (partition by visits.patient_cccd) as ingested_at
     from {{ ref('stg_health_visits') }} as visits
-    left join {{ ref('stg_health_facilities') }} as facilities using (facility_code)
+    left join {{ ref('int_health_facilities') }} as facilities using (facility_code)
     {{ only_changed('visits.patient_cccd') }}
     qualify row_number() over (
         partition by visits.patient_cccd

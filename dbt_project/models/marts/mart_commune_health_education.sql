@@ -22,7 +22,7 @@ facilities as (
         count(*) as health_facility_count,
         count(*) filter (where facility_type = 'commune_health_station') as commune_health_station_count,
         coalesce(sum(beds), 0) as hospital_beds
-    from {{ ref('stg_health_facilities') }}
+    from {{ ref('int_health_facilities') }}
     group by 1
 ),
 
@@ -38,7 +38,7 @@ visits as (
         avg(case when visits.insured then 1.0 else 0.0 end) as insured_visit_share,
         avg(visits.cost_vnd) as avg_visit_cost_vnd
     from {{ ref('stg_health_visits') }} as visits
-    join {{ ref('stg_health_facilities') }} as facilities using (facility_code)
+    join {{ ref('int_health_facilities') }} as facilities using (facility_code)
     cross join visit_window
     where visits.visit_date > visit_window.window_start
     group by 1
@@ -52,7 +52,7 @@ school_counts as (
         count(*) filter (where level = 'primary') as primary_school_count,
         count(*) filter (where level = 'lower_secondary') as lower_secondary_school_count,
         count(*) filter (where level = 'upper_secondary') as upper_secondary_school_count
-    from {{ ref('stg_schools') }}
+    from {{ ref('int_schools') }}
     group by 1
 ),
 
@@ -67,7 +67,7 @@ enrolment as (
         count(distinct students.student_id) as students_enrolled
     from {{ ref('stg_students') }} as students
     join latest_year using (school_year)
-    join {{ ref('stg_schools') }} as schools using (school_code)
+    join {{ ref('int_schools') }} as schools using (school_code)
     where students.left_date is null
     group by 1
 )

@@ -2,11 +2,11 @@
 -- received_count counts dossiers by the month they were received; resolved counts by the month they were
 -- returned; on_time_rate = resolved on or before the due date / resolved (null when nothing was resolved).
 with dossiers as (
-    select * from {{ ref('stg_dossiers') }}
+    select * from {{ ref('int_dossiers') }}
 ),
 
 received as (
-    select agency_code, date_trunc('month', received_date)::date as month, count(*) as received_count
+    select agency_code, received_month as month, count(*) as received_count
     from dossiers
     group by all
 ),
@@ -14,11 +14,11 @@ received as (
 resolved as (
     select
         agency_code,
-        date_trunc('month', returned_date)::date as month,
+        resolved_month as month,
         count(*) as resolved_count,
-        count(*) filter (where returned_date <= due_date) as resolved_on_time_count
+        count(*) filter (where is_resolved_on_time) as resolved_on_time_count
     from dossiers
-    where status = 'resolved'
+    where is_resolved
     group by all
 )
 

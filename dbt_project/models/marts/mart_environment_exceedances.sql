@@ -3,7 +3,7 @@
 -- 24-hour limits are compared with the day's mean, 1-hour limits with each reading (hours_over_1h_limit), ranges
 -- (pH) with every reading. A reading in another unit than the limit's is not compared (unit_mismatch).
 with readings as (
-    select * from {{ ref('stg_environment_readings') }}
+    select * from {{ ref('int_environment_readings') }}
 ),
 
 limits as (

@@ -6,7 +6,7 @@ with feedback as (
     select
         *,
         case when current_commune_code is null then commune_code_resolution else 'placed' end as commune_placement
-    from {{ ref('stg_feedback') }}
+    from {{ ref('int_feedback') }}
 ),
 
 as_of as (

@@ -3,7 +3,7 @@
 -- end of the day (received, not cancelled, not returned, past due); feedback received and resolved late that day;
 -- environment exceedances that day. Active enterprises and registered population are today's counts.
 with dossiers as (
-    select * from {{ ref('stg_dossiers') }}
+    select * from {{ ref('int_dossiers') }}
 ),
 
 days as (
@@ -23,9 +23,9 @@ resolved as (
     select
         returned_date as day,
         count(*) as dossiers_resolved,
-        count(*) filter (where returned_date <= due_date) as dossiers_resolved_on_time
+        count(*) filter (where is_resolved_on_time) as dossiers_resolved_on_time
     from dossiers
-    where status = 'resolved'
+    where is_resolved
     group by 1
 ),
 
@@ -34,11 +34,11 @@ resolved as (
 overdue_events as (
     select due_date + 1 as day, 1 as delta
     from dossiers
-    where status <> 'cancelled' and (returned_date is null or returned_date > due_date + 1)
+    where counts_in_backlog and (returned_date is null or returned_date > due_date + 1)
     union all
     select returned_date, -1
     from dossiers
-    where status <> 'cancelled' and returned_date > due_date + 1
+    where counts_in_backlog and returned_date > due_date + 1
 ),
 
 overdue as (

@@ -12,9 +12,8 @@
 with dossiers as (
     select
         *,
-        case when current_commune_code is null then commune_code_resolution else 'placed' end as commune_placement,
         coalesce(current_commune_code, '') as commune_key  -- join key: null never equals null
-    from {{ ref('stg_dossiers') }}
+    from {{ ref('int_dossiers') }}
 ),
 
 as_of as (
@@ -36,7 +35,7 @@ months as (
 received as (
     select
         agency_code, procedure_code, commune_key, commune_placement,
-        date_trunc('month', received_date)::date as month,
+        received_month as month,
         count(*) as received_count
     from dossiers
     group by all
@@ -45,12 +44,12 @@ received as (
 resolved as (
     select
         agency_code, procedure_code, commune_key, commune_placement,
-        date_trunc('month', returned_date)::date as month,
+        resolved_month as month,
         count(*) as resolved_count,
-        count(*) filter (where returned_date <= due_date) as resolved_on_time_count,
+        count(*) filter (where is_resolved_on_time) as resolved_on_time_count,
         avg(returned_date - received_date) as avg_days_to_resolve
     from dossiers
-    where status = 'resolved'
+    where is_resolved
     group by all
 ),
 
@@ -64,7 +63,7 @@ backlog as (
     join months
         on dossiers.received_date <= months.period_end
         and (dossiers.returned_date is null or dossiers.returned_date > months.period_end)
-    where dossiers.status <> 'cancelled'
+    where dossiers.counts_in_backlog
     group by all
 ),
 

@@ -1,15 +1,11 @@
 -- One row per citizen in the population registry. Personal data: never selected raw into a shared mart.
-with renamed as (
-    select
-        cccd,
-        full_name,
-        date_of_birth,
-        case sex when 'Nam' then 'male' when 'Nữ' then 'female' end as sex,
-        commune_code,
-        phone,
-        _source_file as source_file,
-        _ingested_at as ingested_at
-    from {{ source('silver', 'citizens') }}
-)
-
-{{ resolve_commune_code('renamed') }}
+select
+    cccd,
+    full_name,
+    date_of_birth,
+    case sex when 'Nam' then 'male' when 'Nữ' then 'female' end as sex,
+    commune_code,
+    phone,
+    _source_file as source_file,
+    _ingested_at as ingested_at
+from {{ source('silver', 'citizens') }}

@@ -1,16 +1,12 @@
--- Social insurance participation, one row per insurance number; commune resolved to the current commune.
-with renamed as (
-    select
-        insurance_number,
-        citizen_cccd,
-        employer_tax_code,
-        commune_code,
-        start_date,
-        end_date,
-        monthly_salary_vnd,
-        _source_file as source_file,
-        _ingested_at as ingested_at
-    from {{ source('silver', 'social_insurance') }}
-)
-
-{{ resolve_commune_code('renamed') }}
+-- Social insurance participation, one row per insurance number.
+select
+    insurance_number,
+    citizen_cccd,
+    employer_tax_code,
+    commune_code,
+    start_date,
+    end_date,
+    monthly_salary_vnd,
+    _source_file as source_file,
+    _ingested_at as ingested_at
+from {{ source('silver', 'social_insurance') }}

@@ -1,15 +1,11 @@
--- Tourism and heritage sites, one row per site code; commune resolved to the current commune.
-with renamed as (
-    select
-        site_code,
-        site_name,
-        site_type,
-        ranking,
-        commune_code,
-        visitors_last_year,
-        _source_file as source_file,
-        _ingested_at as ingested_at
-    from {{ source('silver', 'tourism_sites') }}
-)
-
-{{ resolve_commune_code('renamed') }}
+-- Tourism and heritage sites, one row per site code.
+select
+    site_code,
+    site_name,
+    site_type,
+    ranking,
+    commune_code,
+    visitors_last_year,
+    _source_file as source_file,
+    _ingested_at as ingested_at
+from {{ source('silver', 'tourism_sites') }}

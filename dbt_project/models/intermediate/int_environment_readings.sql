@@ -1,0 +1,4 @@
+-- Environment readings with the station's commune resolved to the current commune.
+-- A view: resolving is one join on int_commune_code_map, not worth a copy.
+{{ config(materialized='view') }}
+{{ resolve_commune_code(ref('stg_environment_readings')) }}
