@@ -33,6 +33,7 @@ WRITER_SELECTION = sorted(k.to_user_string() for k in _UPSTREAM if k not in INGE
 # and the shared-marts build (with its PII scan) read it (a read-only open is refused too while another process
 # writes).
 WAREHOUSE_STEPS = {
+    "silver_views",
     "warehouse_dbt_assets",
     "quality__scorecard",
     "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite",
