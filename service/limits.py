@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+MAX_BUCKETS = 10_000  # public callers are counted per address: forget the idle ones rather than grow without end
+
 
 class RateLimiter:
     def __init__(self, rate: float, burst: int):
@@ -19,6 +21,8 @@ class RateLimiter:
         burst = max(self.burst, 1)
         now = time.monotonic()
         with self._lock:
+            if len(self._buckets) > MAX_BUCKETS:
+                self._buckets = {w: b for w, b in self._buckets.items() if now - b[1] < burst / rate}
             tokens, then = self._buckets.get(who, (burst, now))
             tokens = min(burst, tokens + (now - then) * rate)
             if tokens >= 1:
