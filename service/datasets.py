@@ -132,33 +132,42 @@ def _shared_datasets(con: duckdb.DuckDBPyConnection) -> dict[str, Dataset]:
 class SharedFile:
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _current and the reader counts
+        self._opening = threading.Lock()  # one new version opened at a time
         self._current: SharedVersion | None = None
 
+    def _current_if(self, stamp: tuple | None) -> SharedVersion | None:
+        """The open version if it is the file at `stamp`, counted as read."""
+        with self._lock:
+            current = self._current
+            if current is not None and current.stamp == stamp:
+                current.readers += 1
+                return current
+        return None
+
     def _version(self) -> SharedVersion | None:
-        """The version at the path now, opened if new (the stamp is taken before and after opening, so a swap in
-        between is caught and the new file opened instead)."""
-        for _ in range(5):
-            stamp = _stamp(self.path)
-            with self._lock:
-                current = self._current
-                if current is not None and current.stamp == stamp:
-                    current.readers += 1
+        """The version at the path now, opened if new: by one request while the others wait for it (opening costs a
+        database), with the stamp taken before and after, so a swap in between opens the newer file instead."""
+        stamp = _stamp(self.path)
+        current = self._current_if(stamp)
+        if current is not None:
+            return current
+        with self._opening:
+            for _ in range(5):
+                stamp = _stamp(self.path)
+                current = self._current_if(stamp)
+                if current is not None:
                     return current
-            if stamp is None:
-                self._supersede(None)
-                return None
-            opened = SharedVersion(self.path, stamp)
-            if _stamp(self.path) != stamp:
-                opened.connection.close()
-                continue
-            with self._lock:
-                if self._current is not None and self._current.stamp == stamp:  # another request was quicker
+                if stamp is None:
+                    self._supersede(None)
+                    return None
+                opened = SharedVersion(self.path, stamp)
+                if _stamp(self.path) != stamp:
                     opened.connection.close()
-                    opened = self._current
-                else:
+                    continue
+                with self._lock:
                     self._supersede(opened, locked=True)
-                opened.readers += 1
+                    opened.readers += 1
                 return opened
         raise RuntimeError(f"{self.path} kept changing while it was opened")
 
@@ -224,15 +233,21 @@ def _open_datasets(catalog_path: Path) -> dict[str, Dataset]:
 class OpenData:
     def __init__(self, folder: Path):
         self._catalog = WatchedFile(folder / "catalog.json", _open_datasets, dict)
+        self._lock = threading.Lock()
+        self._connection: duckdb.DuckDBPyConnection | None = None
 
     def datasets(self) -> dict[str, Dataset]:
         return self._catalog.get()
 
     @contextmanager
     def reading(self):
-        """A connection for one request on the open Parquet files (in memory; file access is what it is for)."""
-        con = duckdb.connect()
+        """A cursor for one request on the open Parquet files, from one in-memory database (a new database costs
+        more than the query); no file cache, the export renames new files over the old paths."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = duckdb.connect(config={"enable_external_file_cache": False})
+            cursor = self._connection.cursor()
         try:
-            yield con
+            yield cursor
         finally:
-            con.close()
+            cursor.close()

@@ -414,6 +414,7 @@ def test_a_republished_shared_file_is_served_without_failing_a_request(refreshed
     monkeypatch.setenv("TN_SERVICE_LEDGER_DIR", str(tmp_path / "ledger"))
     (tmp_path / "consumers.yaml").write_text(CONSUMERS, encoding="utf-8")
     monkeypatch.setenv("TN_SERVICE_CONSUMERS", str(tmp_path / "consumers.yaml"))
+    monkeypatch.setenv("TN_SERVICE_RATE", "100000")
     _, key = issue("ioc", capsys)
     settings = Settings.from_env()
     app = create_app(settings)
@@ -435,7 +436,10 @@ def test_a_republished_shared_file_is_served_without_failing_a_request(refreshed
             with TestClient(app) as other:
                 while not stop.is_set():
                     answer = other.get(url, headers=headers, params={"limit": 1000})
-                    (counts if answer.status_code == 200 else failures).append(answer.json().get("count"))
+                    if answer.status_code == 200:
+                        counts.append(answer.json()["count"])
+                    else:
+                        failures.append((answer.status_code, answer.text[:200]))
 
         worker = threading.Thread(target=hammer)
         worker.start()
