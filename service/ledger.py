@@ -36,9 +36,9 @@ FIELDS = (
     "error",
     "pseudonyms",
 )
-# A request's own parameters may carry what it must not: a CCCD (9/12 digits) or a phone number, sent as a filter
-# value, is kept as its shape only.
-PERSONAL_NUMBER = re.compile(r"(?<![0-9])(\+?84|0)?[0-9]{8,11}(?![0-9])")
+# A request's own parameters may carry what it must not: a run of 8 to 13 digits (a CCCD or old CMND, a phone number
+# with or without +84) sent as a filter value or in the path is kept as its shape only.
+PERSONAL_NUMBER = re.compile(r"(?<![0-9])\+?[0-9]{8,13}(?![0-9])")
 
 
 def redacted(value: str) -> str:
