@@ -22,6 +22,7 @@ import duckdb
 
 from ingestion.duckdb_delta import quoted, sql_string
 from service.watched import WatchedFile
+from sharing.config import load_config
 from sharing.open_data import xsd_type
 
 TABLE_ID = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
@@ -105,6 +106,7 @@ def _shared_datasets(con: duckdb.DuckDBPyConnection) -> dict[str, Dataset]:
         (t, c): tr
         for t, c, tr in con.execute("select table_name, column_name, treatment from sharing.columns").fetchall()
     }
+    open_data = {t.name: t.open_data for t in load_config().open_datasets}  # titles of the tables also published
     datasets = {}
     for table, source, rows, suppressed, built_at in tables:
         if not TABLE_ID.match(table) or table not in types:
@@ -115,8 +117,10 @@ def _shared_datasets(con: duckdb.DuckDBPyConnection) -> dict[str, Dataset]:
             if COLUMN.match(c)
         }
         schema, name = table.split(".")
+        published = open_data.get(table)
         metadata = {
-            "title": table,
+            "title": published.title_vi if published else table,
+            **({"title_en": published.title_en, "open_data": published.dataset} if published else {}),
             "source": "lake/shared_marts.duckdb",
             "person_level": schema == "records",
             "rows": rows,

@@ -92,6 +92,10 @@ def shared(lake: Lake, sql: str, params=None) -> list[dict]:
         return jsonable_encoder([dict(zip(names, row)) for row in relation.fetchall()])
 
 
+def meta_title(open_dataset: str, client) -> str:
+    return client.get(f"/datasets/{open_dataset}").json()["dct:title"][0]["@value"]
+
+
 def ledger_rows(settings: Settings) -> list[dict]:
     return [json.loads(line) for path in sorted(settings.ledger.glob("*.jsonl")) for line in path.open()]
 
@@ -143,6 +147,8 @@ def test_a_departments_key_sees_only_its_rows_and_columns(client, refreshed, cap
     assert (
         client.get("/datasets/records.dossiers/rows", headers=headers, params={"commune_code": "1"}).status_code == 400
     )
+    mart = client.get(f"/datasets/{ON_TIME}", headers=headers).json()
+    assert mart["title"] == meta_title(OPEN_ON_TIME, client) and mart["open_data"] == OPEN_ON_TIME
     described = client.get("/datasets/records.dossiers", headers=headers).json()
     assert [c["name"] for c in described["columns"]] == [
         "dossier_id",
@@ -171,6 +177,7 @@ def test_open_data_without_a_key_equals_its_parquet_file(client, refreshed):
         f"select * from read_parquet('{parquet}') where month >= '2026-10-01' order by month desc, agency_code",
     )
     assert client.get(f"/datasets/{ON_TIME}/rows").status_code == 401  # the same mart in the shared tier needs a key
+    assert client.get(f"/datasets/{ON_TIME}").status_code == 401
 
 
 @pytest.mark.parametrize(
