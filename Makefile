@@ -2,7 +2,7 @@
 UV ?= python3 -m uv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup run test ui sample dbt-docs clean bench
+.PHONY: setup run test ui serve sample dbt-docs clean bench
 
 setup:
 	python3 -m pip install -q uv && $(UV) sync --frozen
@@ -15,6 +15,10 @@ test: setup
 
 ui: setup
 	$(UV) run --frozen python -m orchestration.instance && $(UV) run --frozen dagster dev -w workspace.yaml
+
+# The sharing service on 127.0.0.1:8080 (TN_SERVICE_HOST/TN_SERVICE_PORT); without keys yet it serves open data only.
+serve: setup
+	$(UV) run --frozen python -m service
 
 sample: setup
 	$(UV) run --frozen python -m ingestion.sample_data --scale small
