@@ -85,14 +85,17 @@ def newest_delivery(lake: Lake, source: Source) -> datetime | None:
 
 
 def stale_sources(lake: Lake, sources: list[Source], now: datetime) -> tuple[list[Problem], set[str]]:
-    """Sources whose newest delivery is older than their contract's `freshness_hours` (or that never delivered)."""
+    """Sources whose newest delivery is older than their contract's `freshness_hours`. A source that never delivered
+    is not alerted on (the page shows it): a source being set up would alert from its first minute."""
     problems, scopes = [], set()
     for source in sources:
+        newest = newest_delivery(lake, source)
+        if newest is None:
+            continue
         scope = f"freshness:{source.name}"
         scopes.add(scope)
-        newest = newest_delivery(lake, source)
-        age = None if newest is None else (now - newest).total_seconds() / 3600
-        if age is None or age > source.freshness_hours:
+        age = (now - newest).total_seconds() / 3600
+        if age > source.freshness_hours:
             problems.append(
                 Problem(
                     key=scope,
@@ -101,8 +104,8 @@ def stale_sources(lake: Lake, sources: list[Source], now: datetime) -> tuple[lis
                     department=source.department,
                     dataset=source.name,
                     rule=f"cập nhật ít nhất mỗi {source.freshness_hours} giờ (freshness_hours)",
-                    count=-1 if age is None else int(age),
-                    unit="giờ kể từ lần gửi gần nhất" if age is not None else "(chưa từng gửi dữ liệu)",
+                    count=int(age),
+                    unit="giờ kể từ lần gửi gần nhất",
                 )
             )
     return problems, scopes

@@ -30,6 +30,7 @@ from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
 
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving time
+SUMMARY_HEADER = ("Mục", "Nội dung")
 REJECTED_HEADER = ("Dòng", "Cột", "Giá trị", "Lý do", "Cách sửa")
 EXCEL_MAX_ROWS = 1_048_575  # below the header; the CSV always holds every row
 LOG_SCHEMA = {
@@ -156,7 +157,7 @@ def write_receipt(lake: Lake, receipt: Receipt) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     line_label = "Dòng" if receipt.source.format in ("csv", "xlsx") else "Bản ghi thứ"
     header = (line_label, *REJECTED_HEADER[1:])
-    _write_csv(folder / f"{receipt.file}.receipt.csv", ("Mục", "Nội dung"), receipt.summary())
+    _write_csv(folder / f"{receipt.file}.receipt.csv", SUMMARY_HEADER, receipt.summary())
     _write_csv(folder / f"{receipt.file}.rejected.csv", header, receipt.rejections)
     xlsx = folder / f"{receipt.file}.receipt.xlsx"
     with xlsxwriter.Workbook(str(xlsx)) as book:
@@ -164,9 +165,9 @@ def write_receipt(lake: Lake, receipt: Receipt) -> Path:
         sheet = book.add_worksheet("Biên nhận")
         sheet.set_column(0, 0, 48)
         sheet.set_column(1, 1, 80)
-        for i, (label, value) in enumerate(receipt.summary()):
+        for i, (label, value) in enumerate([SUMMARY_HEADER, *receipt.summary()]):
             sheet.write_string(i, 0, label, bold)
-            sheet.write_string(i, 1, value)
+            sheet.write_string(i, 1, value, bold if i == 0 else None)
         rows = book.add_worksheet("Dòng bị từ chối")
         for j, (title, width) in enumerate(zip(header, (10, 28, 20, 60, 70))):
             rows.write_string(0, j, title, bold)
