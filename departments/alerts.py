@@ -17,6 +17,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
+from departments.local_time import shown
 from ingestion.catalog import Source
 from ingestion.lake import Lake
 
@@ -59,7 +60,7 @@ class ProblemAlert:
             f"Bộ dữ liệu: {self.dataset}",
             f"Quy tắc: {self.rule}",
             f"Số lượng: {self.count:,} {self.unit}".replace(",", "."),
-            f"Thời điểm: {self.at}",
+            f"Thời điểm: {shown(datetime.fromisoformat(self.at))} (giờ Việt Nam)",
         ]
         if self.status == "open":
             lines.append(

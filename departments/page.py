@@ -16,9 +16,9 @@ import polars as pl
 from deltalake import DeltaTable
 
 import quality.scorecard as scorecard_module
+from departments.local_time import shown
 from departments.messages_vi import row_findings
 from departments.paths import DepartmentPaths
-from departments.receipts import VIETNAM
 from ingestion.catalog import Source
 from ingestion.lake import Lake
 from quality.results import read_results
@@ -201,7 +201,7 @@ svg.spark line.target{stroke:#3a9a5b;stroke-dasharray:3 3}.late{color:#b3261e;fo
 
 def render(data: PageData) -> str:
     day = data.day.strftime("%d/%m/%Y") if data.day else "–"
-    generated = data.generated_at.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    generated = shown(data.generated_at)
     parts = [
         '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -290,7 +290,7 @@ def _thousands(n: int) -> str:
 def _freshness(data: PageData) -> str:
     rows = []
     for r in data.freshness.iter_rows(named=True):
-        newest = r["newest_data_at"].astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M") if r["newest_data_at"] else "–"
+        newest = shown(r["newest_data_at"]) if r["newest_data_at"] else "–"
         if r["newest_data_at"] is None:
             status = '<span class="late">Chưa có dữ liệu</span>'
         elif r["fresh"]:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import xlsxwriter
 from deltalake import DeltaTable, write_deltalake
 
+from departments.local_time import shown
 from departments.masking import mask_value
 from departments.messages_vi import Finding, file_finding, row_findings
 from departments.paths import DepartmentPaths
@@ -29,7 +30,6 @@ from ingestion.catalog import Source
 from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
 
-VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no daylight saving time
 SUMMARY_HEADER = ("Mục", "Nội dung")
 REJECTED_HEADER = ("Dòng", "Cột", "Giá trị", "Lý do", "Cách sửa")
 EXCEL_MAX_ROWS = 1_048_575  # below the header; the CSV always holds every row
@@ -67,7 +67,7 @@ class Receipt:
             ("Nguồn dữ liệu", f"{self.source.title} ({self.source.name})"),
             ("Tệp", self.file),
             ("Mã SHA-256 của tệp", self.file_hash),
-            ("Thời điểm tiếp nhận", self.received_at.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")),
+            ("Thời điểm tiếp nhận", shown(self.received_at)),
             ("Trạng thái", status),
             ("Số dòng nhận được", str(self.landed)),
             ("Số dòng được chấp nhận", str(self.accepted)),

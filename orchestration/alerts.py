@@ -11,6 +11,7 @@ departments' problems (failed gates, late sources: orchestration/department_asse
 With none set, the sensor only logs. The sensor is RUNNING by default, so `dagster dev` / the daemon evaluate it.
 """
 
+import email.policy
 import json
 import os
 import smtplib
@@ -115,7 +116,9 @@ def deliver(alert: Deliverable, channels: AlertChannels) -> list[str]:
             log.write(json.dumps({"subject": alert.subject, **alert.__dict__}, ensure_ascii=False) + "\n")
         sent.append(str(channels.log_file))
     if channels.smtp_host and channels.recipients:
-        mail = EmailMessage()
+        # Unfolded (RFC 5322 allows 998 characters): Python's folding drops the space at a fold between encoded
+        # words, and Vietnamese subjects lost spaces in the reader's inbox.
+        mail = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         mail["Subject"], mail["From"], mail["To"] = alert.subject, channels.sender, ", ".join(channels.recipients)
         mail.set_content(alert.body(channels.ui_url))
         smtp_class = smtplib.SMTP_SSL if channels.ssl else smtplib.SMTP
