@@ -26,6 +26,7 @@ LINES = [
     "HS-0005,TT-01,SNV,,02/11/2026,09/11/2026,,Đang xử lý,019042262298",  # 6: commune missing
     "HS-0006,TT-01,SNV,05794,02/11/2026,09/11/2026,05/11/2026,Đã trả kết quả,019042262299",  # 7: good
     "HS-0007,TT-01,SNV,05794,2026-13-45,09/11/2026,,Đang xử lý,0190 4226 2300",  # 8: two broken rules
+    "HS-0008,TT-01,SNV,05794,02/11/2026,09/11/2026,,Đang xử lý,12345",  # 9: personal, if not CCCD-shaped
 ]
 EXPECTED = [
     ("3", "Ngày tiếp nhận", "31/02/2026", "Ngày không hợp lệ", "Sửa lại theo định dạng dd/mm/yyyy (ví dụ 05/03/2025)"),
@@ -34,6 +35,7 @@ EXPECTED = [
     ("6", "Mã xã", "", "Thiếu giá trị bắt buộc ở cột «Mã xã»", "Điền giá trị cho cột «Mã xã»"),
     ("8", "Ngày tiếp nhận", "2026-13-45", "Ngày không hợp lệ"),
     ("8", "Số CCCD người nộp", "***********300", "Số CCCD phải gồm 12 chữ số"),
+    ("9", "Số CCCD người nộp", "**345", "Số CCCD phải gồm 12 chữ số"),
 ]
 RAW_PERSONAL = ["01904226229", "0190 4226 2300", "4226"]
 
@@ -88,8 +90,8 @@ def test_rejection_report_lists_the_bad_lines_in_vietnamese_with_masked_values(l
     assert summary.columns == ["Mục", "Nội dung"]
     counts = dict(summary.iter_rows())
     assert counts["Đơn vị"] == "Trung tâm Phục vụ hành chính công tỉnh"
-    assert counts["Số dòng nhận được"] == "7" and counts["Số dòng được chấp nhận"] == "2"
-    assert counts["Số dòng bị từ chối"] == "5" and counts["Trạng thái"] == "Đã tiếp nhận"
+    assert counts["Số dòng nhận được"] == "8" and counts["Số dòng được chấp nhận"] == "2"
+    assert counts["Số dòng bị từ chối"] == "6" and counts["Trạng thái"] == "Đã tiếp nhận"
     with (outbox / "dossiers_2026-11-02.csv.receipt.csv").open(encoding="utf-8-sig", newline="") as f:
         assert dict(list(csv.reader(f))[1:]) == counts
 
