@@ -1,6 +1,7 @@
-"""Run-failure alerts to the channels operations configures through the environment.
+"""Alerts to the channels operations configures through the environment: failed runs (the sensor below) and the
+departments' problems (failed gates, late sources: orchestration/department_assets.py), both through `deliver`.
 
-    TN_ALERT_LOG        file that receives one JSON line per failed run (appended)
+    TN_ALERT_LOG        file that receives one JSON line per alert (appended)
     TN_SMTP_HOST        SMTP server; with TN_ALERT_TO set, every failed run is mailed
     TN_SMTP_PORT        default 25 (587 with TN_SMTP_STARTTLS=true, 465 with TN_SMTP_SSL=true)
     TN_SMTP_USER / TN_SMTP_PASSWORD   credentials, only ever from the environment
@@ -10,6 +11,7 @@
 With none set, the sensor only logs. The sensor is RUNNING by default, so `dagster dev` / the daemon evaluate it.
 """
 
+import email.policy
 import json
 import os
 import smtplib
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
@@ -95,7 +98,16 @@ def alert_from_context(context: RunFailureSensorContext) -> Alert:
     )
 
 
-def deliver(alert: Alert, channels: AlertChannels) -> list[str]:
+class Deliverable(Protocol):
+    """An alert `deliver` can send: a subject and a body; its fields (`__dict__`) make the alert log's JSON line."""
+
+    @property
+    def subject(self) -> str: ...
+
+    def body(self, ui_url: str | None) -> str: ...
+
+
+def deliver(alert: Deliverable, channels: AlertChannels) -> list[str]:
     """Send `alert` to every configured channel; returns where it went."""
     sent = []
     if channels.log_file:
@@ -104,7 +116,9 @@ def deliver(alert: Alert, channels: AlertChannels) -> list[str]:
             log.write(json.dumps({"subject": alert.subject, **alert.__dict__}, ensure_ascii=False) + "\n")
         sent.append(str(channels.log_file))
     if channels.smtp_host and channels.recipients:
-        mail = EmailMessage()
+        # Unfolded (RFC 5322 allows 998 characters): Python's folding drops the space at a fold between encoded
+        # words, and Vietnamese subjects lost spaces in the reader's inbox.
+        mail = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         mail["Subject"], mail["From"], mail["To"] = alert.subject, channels.sender, ", ".join(channels.recipients)
         mail.set_content(alert.body(channels.ui_url))
         smtp_class = smtplib.SMTP_SSL if channels.ssl else smtplib.SMTP
