@@ -30,13 +30,14 @@ WRITER_SELECTION = sorted(k.to_user_string() for k in _UPSTREAM if k not in INGE
 
 
 # Every step that opens warehouse.duckdb: dbt and the scorecard write it; the mart publishers, the mart's GX gate
-# and the shared-marts build (with its PII scan) read it (a read-only open is refused too while another process
-# writes).
+# and the shared-marts build (with its PII scan) read it, and so does the open-data export's PII scan (a read-only
+# open is refused too while another process writes).
 WAREHOUSE_STEPS = {
     "warehouse_dbt_assets",
     "quality__scorecard",
     "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite",
     "shared__shared_marts",
+    "open_data__catalog",
     *(f"published__{key.path[-1]}" for key in mart_keys()),
 }
 
