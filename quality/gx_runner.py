@@ -2,7 +2,9 @@
 
 Two engines: `validate_sql` (the pipeline's: GX's SQL engine on DuckDB, next to the data, see
 `quality/duckdb_sql.py`) and `validate_frame` (GX's pandas engine on a copied frame, kept for the benchmark in
-`bench/validation_sql_vs_pandas.py` and small in-memory inputs).
+`bench/validation_sql_vs_pandas.py` and small in-memory inputs). Both redact personal values in GX's result before
+returning it (`redact_result`): everything downstream (checks, results table, Data Docs, logs) sees only redacted
+samples.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ import great_expectations as gx
 import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.metadata_types import FailureSeverity
+
+from sharing.pii_scan import contract_pii_columns
+from sharing.pseudonym import key_or_none
+from sharing.redaction import redact_tree
 
 SAMPLE_SIZE = 5
 
@@ -135,6 +141,21 @@ def _row_count(outcomes: list[ExpectationOutcome]) -> int:
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 
 
+def _columns(config) -> set[str]:
+    kwargs = config.kwargs
+    return {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])}
+
+
+def redact_result(result) -> None:
+    """Redact personal values in GX's result itself, before anything reads or renders it: samples leave the
+    restricted tier (check metadata, the results table, Data Docs, log lines)."""
+    key, pii = key_or_none(), contract_pii_columns()
+    for r in result.results:
+        personal = bool(_columns(r.expectation_config) & pii)
+        r.result = redact_tree(r.result or {}, personal=personal, key=key)
+        r.exception_info = redact_tree(r.exception_info, key=key)
+
+
 def validate_sql(
     suite_name: str,
     expectations: list,
@@ -176,6 +197,7 @@ def validate_sql(
     finally:
         datasource.get_engine().dispose()
         context.data_sources.delete(suite_name)
+    redact_result(result)
     outcomes = [_outcome(r) for r in result.results]
     return SuiteOutcome(suite=suite_name, rows=_row_count(outcomes), outcomes=outcomes, result=result)
 
@@ -188,6 +210,7 @@ def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> 
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
+    redact_result(result)
     return SuiteOutcome(
         suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results], result=result
     )
