@@ -52,17 +52,3 @@ def redact_tree(node: object, *, personal: bool = False, key: bytes | None = Non
     if isinstance(node, list | tuple):
         return [redact_tree(v, personal=personal, key=key) for v in node]
     return redact(node, personal=personal, key=key)
-
-
-def redact_text(text: str, key: bytes | None = None) -> str:
-    """A message with every CCCD- or phone-shaped run in it redacted (the characters around it kept)."""
-    for pattern in (CCCD, PHONE):
-        text = pattern.sub(lambda m: _redacted_match(m, key), text)
-    return text
-
-
-def _redacted_match(match: re.Match, key: bytes | None) -> str:
-    # the patterns' first and last groups are the boundaries around the identifier
-    left, right = match.group(1), match.group(match.re.groups)
-    found = match.group(0)
-    return left + redacted(found[len(left) : len(found) - len(right)], key) + right
