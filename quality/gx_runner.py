@@ -22,6 +22,7 @@ from sharing.pseudonym import key_or_none
 from sharing.redaction import redact_tree
 
 SAMPLE_SIZE = 5
+WHERE_FROM = ("_source_file", "_row_number")  # the lineage columns bronze and silver rows carry: file and line
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,24 @@ def _error(exception_info: dict | None) -> str | None:
 
 
 def _sample(details: dict) -> list[str]:
+    located = _located(details)
+    if located:
+        return located[:SAMPLE_SIZE]
     values = details.get("partial_unexpected_list")
     if values is None and isinstance(details.get("details"), dict):  # UnexpectedRowsExpectation: whole rows
         values = details["details"].get("unexpected_rows") or []
     return [str(v) for v in (values or [])[:SAMPLE_SIZE]]
+
+
+def _located(details: dict) -> list[str]:
+    """Samples with the file and line they come from, when the validation asked for them (`index_columns`)."""
+    index = details.get("unexpected_index_column_names") or []
+    where = [c for c in WHERE_FROM if c in index]
+    return [
+        ", ".join(str(v) for k, v in row.items() if k not in index) + f" ({':'.join(str(row[c]) for c in where)})"
+        for row in details.get("partial_unexpected_index_list") or []
+        if isinstance(row, dict) and where
+    ]
 
 
 def _outcome(result) -> ExpectationOutcome:
@@ -165,12 +180,14 @@ def validate_sql(
     arrow_tables: dict | None = None,
     database: str = ":memory:",
     read_only: bool = False,
+    index_columns: tuple[str, ...] = (),
 ) -> SuiteOutcome:
     """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
 
     `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
     for small inputs already in memory (marts); or `database` names a DuckDB file (open it `read_only` when other
-    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open.
+    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open. `index_columns`
+    (e.g. WHERE_FROM) are returned with each sampled value, to find its row.
     """
     from quality.duckdb_sql import connect_args, duckdb_url
 
@@ -193,7 +210,8 @@ def validate_sql(
             .get_batch()
         )
         suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
+        located = {"unexpected_index_column_names": list(index_columns)} if index_columns else {}
+        result = batch.validate(suite, result_format={**RESULT_FORMAT, **located})
     finally:
         datasource.get_engine().dispose()
         context.data_sources.delete(suite_name)

@@ -16,6 +16,7 @@ from sharing.pseudonym import pseudonym
 CCCD = re.compile(CCCD_RE)
 PHONE = re.compile(PHONE_RE)
 TWELVE_DIGITS = re.compile(r"[0-9]{12}")
+NOT_VALUES = {"unexpected_index_column_names"}  # names of columns in GX's result, not values
 
 
 def looks_personal(text: str) -> bool:
@@ -45,7 +46,7 @@ def redact_tree(node: object, *, personal: bool = False, key: bytes | None = Non
     if isinstance(node, dict):
         return {
             k: node[k]
-            if str(k).startswith("_")
+            if str(k).startswith("_") or k in NOT_VALUES
             else redact_tree(node[k], personal=personal or k in contract_pii_columns(), key=key)
             for k in node
         }

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from ingestion.catalog import load_catalog
-from quality.gx_runner import validate_frame
+from quality.gx_runner import WHERE_FROM, validate_frame, validate_sql
 from quality.suites import silver_suite
 from sharing.config import load_config
 from sharing.open_data import export_open_data
@@ -56,6 +56,16 @@ def test_samples_carry_the_keyed_pseudonym_with_a_key(pseudonym_key):
     [result] = [r for r in outcome.result.results if r.expectation_config.meta.get("rule") == "cccd_all"]
     assert result.result["partial_unexpected_list"] == [sample]  # what Data Docs render
     assert [c["value"] for c in result.result["partial_unexpected_counts"]] == [sample]
+
+
+def test_samples_say_which_file_and_line_they_come_from(monkeypatch):
+    monkeypatch.delenv(KEY_VARIABLE)
+    silver = _citizens().with_columns(_source_file=pl.lit("citizens_registry.xlsx"), _row_number=pl.int_range(2, 5))
+    suite = silver_suite(CITIZENS)
+    outcome = validate_sql("located", suite, "citizens", arrow_tables={"citizens": silver}, index_columns=WHERE_FROM)
+    assert _failed(outcome, "cccd_all").sample == ["099********* (citizens_registry.xlsx:2)"]
+    assert _failed(outcome, "vn_mobile_all").sample == ["020******** (citizens_registry.xlsx:2)"]
+    assert NO_PROVINCE not in json.dumps(outcome.result.to_json_dict(), ensure_ascii=False)
 
 
 def test_whole_rows_in_a_sample_keep_lineage_and_lose_personal_fields(monkeypatch):
