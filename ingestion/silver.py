@@ -20,6 +20,7 @@ from ingestion.bronze import LINEAGE_COLUMNS
 from ingestion.catalog import Column, Source
 from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
+from sharing.redaction import redact
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
 DATETIME_FORMATS = (
@@ -259,9 +260,11 @@ def type_changes(source: Source, checked: pl.DataFrame) -> list[str]:
         for column in typed_columns:
             n, bad = row[f"n__{column.name}"], row[f"bad__{column.name}"]
             if n >= TYPE_CHANGE_MIN_VALUES and bad > TYPE_CHANGE_SHARE * n:
+                # logged and shown in Dagster: the example is redacted when it is personal
                 found.append(
                     f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
-                    f"{bad:,} of {n:,} values are not of type {column.type} (e.g. {row[f'eg__{column.name}']!r})"
+                    f"{bad:,} of {n:,} values are not of type {column.type} "
+                    f"(e.g. {redact(row[f'eg__{column.name}'], personal=column.pii)!r})"
                 )
     return found
 

@@ -1,13 +1,17 @@
 """Marts published as Parquet for other systems (`lake/published/mart=<name>/data_0.parquet`), one Dagster asset per
 dbt mart, so a mart is shared only once what gates it has passed: its dbt tests (a failing test fails the dbt step,
 and nothing downstream of it runs) and its blocking GX mart suite where it has one. The Hive layout lets consumers
-read every mart at once: `read_parquet('lake/published/mart=*/*.parquet', hive_partitioning = true)`."""
+read every mart at once: `read_parquet('lake/published/mart=*/*.parquet', hive_partitioning = true)`.
+
+Each export is PII-scanned (sharing/pii_scan.py, as the shared file) under its temporary name: a hit fails the asset,
+naming table.column and rule, and the previous file stays."""
 
 import duckdb
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from sharing.pii_scan import PersonalDataLeak, refuse_leaks, scan_parquet, warehouse_needles
 
 MART_SCHEMA = "marts"
 
@@ -37,12 +41,29 @@ def _publisher(mart: AssetKey) -> AssetsDefinition:
         folder = lake.published / f"mart={name}"
         folder.mkdir(parents=True, exist_ok=True)
         target, staged = folder / "data_0.parquet", folder / ".data_0.parquet.tmp"
-        with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-            con.execute(f"copy (select * from {MART_SCHEMA}.{name}) to '{staged}' (format parquet)")
-            rows = con.execute(f"select count(*) from {MART_SCHEMA}.{name}").fetchone()[0]
-        staged.replace(target)  # readers see the previous file or the new one
-        context.log.info(f"published {rows:,} rows of {MART_SCHEMA}.{name} to {target}")
-        return MaterializeResult(metadata={"dagster/row_count": rows, "path": MetadataValue.path(str(target))})
+        try:
+            with duckdb.connect() as con:
+                con.execute(f"attach '{lake.warehouse}' as wh (read_only)")
+                con.execute(f"copy (select * from wh.{MART_SCHEMA}.{name}) to '{staged}' (format parquet)")
+                rows = con.execute(f"select count(*) from wh.{MART_SCHEMA}.{name}").fetchone()[0]
+                needles = warehouse_needles(con, "wh")
+            report = scan_parquet({f"{MART_SCHEMA}.{name}": staged}, needles)
+            refuse_leaks(report, f"published/mart={name}")
+            staged.replace(target)  # readers see the previous file or the new one
+        except PersonalDataLeak as leak:  # deterministic: retrying cannot help
+            context.log.error(str(leak))
+            raise Failure(description=str(leak), allow_retries=False) from leak
+        finally:
+            staged.unlink(missing_ok=True)
+        context.log.info(f"published {rows:,} rows of {MART_SCHEMA}.{name} to {target}; {report.summary()}")
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "path": MetadataValue.path(str(target)),
+                "pii_scan": report.summary(),
+                "pii_columns_scanned": len(report.columns),
+            }
+        )
 
     return _publish
 

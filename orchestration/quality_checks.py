@@ -23,7 +23,7 @@ from ingestion.catalog import Source
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
-from quality.gx_runner import SuiteOutcome, validate_sql
+from quality.gx_runner import WHERE_FROM, SuiteOutcome, validate_sql
 from quality.results import QualityPaths, append_results, publish_data_docs, result_rows
 from quality.suites import bronze_suite, dossier_on_time_mart_suite, silver_suite
 
@@ -111,7 +111,11 @@ def _source_checks(source: Source) -> list[AssetChecksDefinition]:
             "bronze",
             source.name,
             lambda lake: validate_sql(
-                bronze_name, bronze_suite(source), source.name, delta_tables={source.name: lake.bronze(source.name)}
+                bronze_name,
+                bronze_suite(source),
+                source.name,
+                delta_tables={source.name: lake.bronze(source.name)},
+                index_columns=WHERE_FROM,
             ),
         ),
         gx_check(
@@ -120,7 +124,11 @@ def _source_checks(source: Source) -> list[AssetChecksDefinition]:
             "silver",
             source.name,
             lambda lake: validate_sql(
-                silver_name, silver_suite(source), source.name, delta_tables={source.name: lake.silver(source.name)}
+                silver_name,
+                silver_suite(source),
+                source.name,
+                delta_tables={source.name: lake.silver(source.name)},
+                index_columns=WHERE_FROM,
             ),
         ),
     ]

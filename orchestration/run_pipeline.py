@@ -129,10 +129,17 @@ def main() -> int:
         print(f"{table:<62} {count:>10,}")
     print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
     if lake.shared_marts.exists():
+        from orchestration.shared_outputs import SHARED_MARTS
+
+        # a refused (or skipped) build leaves the previous file: say so rather than vouch for this run
+        built = SHARED_MARTS in {e.asset_key for e in result.get_asset_materialization_events()}
         print(
             f"Shared marts (no raw personal data): {lake.shared_marts}; "
-            'query it with `python -m sharing.query "SQL"`; open data: '
-            f"{lake.open_data / 'catalog.json'}"
+            if built
+            else f"Shared marts NOT rebuilt by this run (refused or not run, see its log): {lake.shared_marts} is the "
+            "previous file; ",
+            f'query it with `python -m sharing.query "SQL"`; open data: {lake.open_data / "catalog.json"}',
+            sep="",
         )
     return 0 if result.success else 1
 

@@ -5,7 +5,8 @@ quality scorecard, the last writer of warehouse.duckdb in a refresh: it reads th
 ATTACH and never writes it, and by then nothing else in the run writes it. It refuses to build without
 TN_PSEUDONYM_KEY. Its blocking `no_personal_data` check is the PII scan of the very file it publishes (scanned under
 its temporary name, then renamed unchanged): a leak fails the asset and the check, and nothing is published.
-`open_data/catalog` exports the configured aggregates from the shared file.
+`open_data/catalog` exports the configured aggregates from the shared file, PII-scanned before they are renamed into
+place with the population's identifiers and names from the warehouse (so it too opens the warehouse, read-only).
 """
 
 from dagster import (
@@ -24,6 +25,7 @@ from orchestration.quality_scorecard import SCORECARD
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from sharing.config import load_config
 from sharing.open_data import export_open_data
+from sharing.pii_scan import needles_from_file
 from sharing.pseudonym import KEY_VARIABLE, PseudonymKeyError, key_from_env
 from sharing.shared_file import PersonalDataLeak, build_shared_file
 
@@ -131,13 +133,20 @@ def _tables_markdown(outcome) -> str:
     deps=[SHARED_MARTS],
     group_name="shared",
     kinds={"parquet", "csv", "json"},
+    pool=WAREHOUSE_POOL,  # reads the population's names and identifiers for its scan (warehouse attached read-only)
     description="Open data (portal style): configured aggregates from shared_marts.duckdb as CSV (UTF-8) and "
     "Parquet under "
     "lake/open_data/<dataset>/, with a DCAT entry each in lake/open_data/catalog.json.",
 )
 def open_data_catalog(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:
     lake = lake_resource.lake()
-    exported, skipped = export_open_data(lake.shared_marts, lake.open_data, load_config())
+    try:
+        exported, skipped = export_open_data(
+            lake.shared_marts, lake.open_data, load_config(), needles=needles_from_file(lake.warehouse)
+        )
+    except PersonalDataLeak as leak:  # deterministic: retrying cannot help
+        context.log.error(str(leak))
+        raise Failure(description=str(leak), allow_retries=False) from leak
     for s in skipped:
         context.log.warning(f"open dataset {s['dataset']} skipped: {s['table']} {s['reason']}")
     return MaterializeResult(

@@ -2,7 +2,9 @@
 
 Two engines: `validate_sql` (the pipeline's: GX's SQL engine on DuckDB, next to the data, see
 `quality/duckdb_sql.py`) and `validate_frame` (GX's pandas engine on a copied frame, kept for the benchmark in
-`bench/validation_sql_vs_pandas.py` and small in-memory inputs).
+`bench/validation_sql_vs_pandas.py` and small in-memory inputs). Both redact personal values in GX's result before
+returning it (`redact_result`): everything downstream (checks, results table, Data Docs, logs) sees only redacted
+samples.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import polars as pl
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations.metadata_types import FailureSeverity
 
+from sharing.pii_scan import contract_pii_columns
+from sharing.pseudonym import key_or_none
+from sharing.redaction import redact_tree
+
 SAMPLE_SIZE = 5
+WHERE_FROM = ("_source_file", "_row_number")  # the lineage columns bronze and silver rows carry: file and line
 
 
 @dataclass(frozen=True)
@@ -93,10 +100,24 @@ def _error(exception_info: dict | None) -> str | None:
 
 
 def _sample(details: dict) -> list[str]:
+    located = _located(details)
+    if located:
+        return located[:SAMPLE_SIZE]
     values = details.get("partial_unexpected_list")
     if values is None and isinstance(details.get("details"), dict):  # UnexpectedRowsExpectation: whole rows
         values = details["details"].get("unexpected_rows") or []
     return [str(v) for v in (values or [])[:SAMPLE_SIZE]]
+
+
+def _located(details: dict) -> list[str]:
+    """Samples with the file and line they come from, when the validation asked for them (`index_columns`)."""
+    index = details.get("unexpected_index_column_names") or []
+    where = [c for c in WHERE_FROM if c in index]
+    return [
+        ", ".join(str(v) for k, v in row.items() if k not in index) + f" ({':'.join(str(row[c]) for c in where)})"
+        for row in details.get("partial_unexpected_index_list") or []
+        if isinstance(row, dict) and where
+    ]
 
 
 def _outcome(result) -> ExpectationOutcome:
@@ -135,6 +156,21 @@ def _row_count(outcomes: list[ExpectationOutcome]) -> int:
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
 
 
+def _columns(config) -> set[str]:
+    kwargs = config.kwargs
+    return {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *(kwargs.get("column_list") or [])}
+
+
+def redact_result(result) -> None:
+    """Redact personal values in GX's result itself, before anything reads or renders it: samples leave the
+    restricted tier (check metadata, the results table, Data Docs, log lines)."""
+    key, pii = key_or_none(), contract_pii_columns()
+    for r in result.results:
+        personal = bool(_columns(r.expectation_config) & pii)
+        r.result = redact_tree(r.result or {}, personal=personal, key=key)
+        r.exception_info = redact_tree(r.exception_info, key=key)
+
+
 def validate_sql(
     suite_name: str,
     expectations: list,
@@ -144,12 +180,14 @@ def validate_sql(
     arrow_tables: dict | None = None,
     database: str = ":memory:",
     read_only: bool = False,
+    index_columns: tuple[str, ...] = (),
 ) -> SuiteOutcome:
     """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
 
     `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
     for small inputs already in memory (marts); or `database` names a DuckDB file (open it `read_only` when other
-    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open.
+    connections may read it too). The engine is disposed afterwards, so no DuckDB handle stays open. `index_columns`
+    (e.g. WHERE_FROM) are returned with each sampled value, to find its row.
     """
     from quality.duckdb_sql import connect_args, duckdb_url
 
@@ -172,10 +210,12 @@ def validate_sql(
             .get_batch()
         )
         suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
+        located = {"unexpected_index_column_names": list(index_columns)} if index_columns else {}
+        result = batch.validate(suite, result_format={**RESULT_FORMAT, **located})
     finally:
         datasource.get_engine().dispose()
         context.data_sources.delete(suite_name)
+    redact_result(result)
     outcomes = [_outcome(r) for r in result.results]
     return SuiteOutcome(suite=suite_name, rows=_row_count(outcomes), outcomes=outcomes, result=result)
 
@@ -188,6 +228,7 @@ def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> 
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
     result = batch.validate(suite, result_format=RESULT_FORMAT)
+    redact_result(result)
     return SuiteOutcome(
         suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results], result=result
     )

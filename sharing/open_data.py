@@ -5,7 +5,9 @@
     lake/open_data/<dataset>/metadata.json           the dataset's own catalog entry
 
 Read from the shared marts file (already pseudonymised and suppressed), so open data inherits its protections.
-Each dataset is written to a temporary folder and renamed into place; the catalog is replaced atomically.
+Every dataset is written to a temporary folder and PII-scanned there (sharing/pii_scan.py, as the shared file): on a
+hit nothing is renamed into place (the previous datasets and catalog stay); else each is renamed into place and the
+catalog is replaced atomically.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from sharing.config import SharedTable, SharingConfig
+from sharing.pii_scan import Needles, refuse_leaks, scan_parquet
 
 FREQUENCIES = {  # Dublin Core collection frequency vocabulary
     "daily": "http://purl.org/cld/freq/daily",
@@ -134,12 +137,13 @@ def _entry(
 
 
 def export_open_data(
-    shared_file: Path, out_dir: Path, config: SharingConfig, modified: datetime | None = None
+    shared_file: Path, out_dir: Path, config: SharingConfig, *, needles: Needles, modified: datetime | None = None
 ) -> tuple[list[ExportedDataset], list[dict]]:
-    """Write every configured open dataset present in the shared file; returns (exported, skipped)."""
+    """Write every configured open dataset present in the shared file; returns (exported, skipped). Raises
+    PersonalDataLeak, publishing nothing, when the scan with `needles` (the population's) hits."""
     modified = modified or datetime.now(UTC)
     out_dir.mkdir(parents=True, exist_ok=True)
-    exported, skipped = [], []
+    exported, skipped, staged = [], [], {}
     with duckdb.connect(str(shared_file), read_only=True) as con:
         present = {r[0] for r in con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()}
         for table in config.open_datasets:
@@ -170,14 +174,23 @@ def export_open_data(
             (staging / "metadata.json").write_text(
                 json.dumps({"@context": CONTEXT, **entry}, ensure_ascii=False, indent=2), encoding="utf-8"
             )
-            final = out_dir / od.dataset
-            old = out_dir / f".{od.dataset}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                final.rename(old)
-            staging.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
+            staged[od.dataset] = staging
             exported.append(ExportedDataset(od.dataset, table.name, rows, entry))
+    try:
+        # the CSV holds the Parquet's rows: scanning one scans both
+        report = scan_parquet({f"open_data.{d}": f / f"{d}.parquet" for d, f in staged.items()}, needles)
+        refuse_leaks(report, "open_data")
+    except BaseException:
+        for staging in staged.values():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for dataset, staging in staged.items():
+        final, old = out_dir / dataset, out_dir / f".{dataset}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
     catalog = {
         "@context": CONTEXT,
         "@type": "dcat:Catalog",

@@ -7,23 +7,30 @@ Rules (a value is every cell cast to text; the two patterns apply to non-numeric
 - `known_id`: equal to a CCCD or phone number of the population, also with the leading zero lost (a number column,
   when at least 1 % of its values are: at province scale a few amounts equal a 9-digit phone number by chance);
 - `name`: holds a full name of the population (case-insensitive, NFC), as the whole value or inside a text.
-The shared-file asset runs it before publishing (and refuses on any hit); tests run it on the real output.
+Everything that leaves the restricted tier is scanned with it before it is renamed into place, and refused on any hit
+(`refuse_leaks`): the shared file, the published mart exports (`scan_parquet`) and the open data; tests run it on the
+real output.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from ingestion.catalog import load_catalog
 from ingestion.duckdb_delta import quoted
 
 CCCD_RE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 PHONE_RE = r"(^|[^0-9A-Za-z+])(\+84|84|0)[ .-]?([35789]([ .-]?[0-9]){8}|2([ .-]?[0-9]){9})([^0-9A-Za-z]|$)"
 TEXT_TYPES = ("VARCHAR", "JSON")
 ASCII_BLANKS = (32, 9, 10, 12, 13)  # what RE2's \s matches: space, tab, line feed, form feed, carriage return
+# Where the warehouse holds the population's names and identifiers (first that exists).
+NEEDLE_SOURCES = ("conformed.dim_citizen", "staging.stg_citizens", "silver.citizens")
 NUMERIC_TYPES = (
     "TINYINT",
     "SMALLINT",
@@ -109,8 +116,66 @@ class ScanReport:
         return text
 
 
-def _mask(value: str) -> str:
+class PersonalDataLeak(RuntimeError):
+    pass
+
+
+def refuse_leaks(report: ScanReport, target: str) -> None:
+    """Raise PersonalDataLeak naming each leaking table.column and rule (values masked) when the scan hit."""
+    if report.hits:
+        raise PersonalDataLeak(
+            f"{target} not published, the previous file (if any) is kept: {report.summary()}\n"
+            f"Không công bố {target}: có dữ liệu cá nhân chưa được xử lý (bảng.cột và quy tắc ở trên)."
+        )
+
+
+@cache
+def contract_pii_columns() -> frozenset[str]:
+    """Column names flagged `pii: true` in any source contract: personal wherever they turn up."""
+    return frozenset(c.name for source in load_catalog().values() for c in source.columns if c.pii)
+
+
+def mask(value: str) -> str:
     return value[:3] + "*" * max(len(value) - 3, 0)
+
+
+def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str) -> Needles:
+    """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`."""
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "select schema_name || '.' || table_name, column_name from duckdb_columns() where database_name = $1",
+        [database],
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    for name in (n for n in NEEDLE_SOURCES if n in columns):
+
+        def pick(column: str, cols: set[str] = columns[name]) -> str:
+            return quoted(column) if column in cols else "null"
+
+        frame = con.sql(
+            f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
+            f"{pick('phone')}::varchar as p from {quoted(database)}.{name}"
+        ).pl()
+        return Needles.of(*(frame[c] for c in ("n", "c", "p")))
+    return Needles()
+
+
+def needles_from_file(warehouse: Path) -> Needles:
+    """`warehouse_needles` of a warehouse file, attached read-only (never a writer's lock)."""
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        return warehouse_needles(con, "wh")
+
+
+def scan_parquet(files: dict[str, Path], needles: Needles) -> ScanReport:
+    """Scan Parquet files about to be published, each as the table its key names (`schema.table`), with the same
+    rules as a database file: loaded into an in-memory database first (exports are aggregates: small)."""
+    with duckdb.connect() as con:
+        for name, path in files.items():
+            schema, table = name.split(".", 1)
+            con.execute(f"create schema if not exists {quoted(schema)}")
+            con.execute(f"create table {quoted(schema)}.{quoted(table)} as select * from read_parquet($1)", [str(path)])
+        return scan(con, needles)
 
 
 def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database: str | None = None) -> ScanReport:
@@ -152,7 +217,7 @@ def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database:
             if hits:
                 known_rule = f"({rule.id_like} and {rule.id_value} in (select v from _pii_ids))"
                 where = " or ".join(w for w, n in ((rule.cccd, cccd), (rule.phone, phone), (known_rule, known)) if n)
-                sample = _mask(con.execute(f"select {rule.value} from {ref} where {where} limit 1").fetchall()[0][0])
+                sample = mask(con.execute(f"select {rule.value} from {ref} where {where} limit 1").fetchall()[0][0])
             results.append(ColumnScan(f"{schema}.{table}", column, data_type, values, hits, sample))
             if needles.names and rule.textual:
                 # a full name has at least two words: values without a blank cannot hold one (ids, codes, hashes);
@@ -258,6 +323,6 @@ def _with_name_hits(con, results: list[ColumnScan], candidates: list[str], needl
             column.type,
             column.values,
             {**column.hits, "name": group.height},
-            column.sample or _mask(group["v"][0]),
+            column.sample or mask(group["v"][0]),
         )
     return results

@@ -39,6 +39,14 @@ def key_from_env() -> bytes:
     return value.encode("utf-8")
 
 
+def key_or_none() -> bytes | None:
+    """The key when one is properly set, else None: for redacting samples, which are masked without a key."""
+    try:
+        return key_from_env()
+    except PseudonymKeyError:
+        return None
+
+
 def _pads(key: bytes) -> tuple[bytes, bytes]:
     block = hashlib.sha256(key).digest() if len(key) > 64 else key
     block = block.ljust(64, b"\0")

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.catalog import load_catalog
 from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
 from sharing.config import ColumnRule, SharedTable, SharingConfig
 from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
-from sharing.pii_scan import Needles, ScanReport, scan
+from sharing.pii_scan import PersonalDataLeak as PersonalDataLeak  # raised here, callers catch it from here too
+from sharing.pii_scan import ScanReport, contract_pii_columns, refuse_leaks, scan, warehouse_needles
 from sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
 
 WAREHOUSE_ALIAS = "wh"
@@ -35,12 +35,6 @@ LOOKS_PERSONAL = re.compile(
     r"(^|_)(cccd|cmnd|phone|email|address|date_of_birth|dob)($|_)"
     r"|^((applicant|reporter|patient|student|citizen|owner|legal_rep|person)_)?full_name$"
 )
-# Where the population's names and identifiers are, for the scan (first that exists).
-NEEDLE_SOURCES = ("conformed.dim_citizen", "staging.stg_citizens", "silver.citizens")
-
-
-class PersonalDataLeak(RuntimeError):
-    pass
 
 
 @dataclass
@@ -63,11 +57,6 @@ class BuildOutcome:
     seconds: float = 0.0
 
 
-def contract_pii_columns() -> set[str]:
-    """Column names flagged `pii: true` in any source contract: personal wherever they turn up."""
-    return {c.name for source in load_catalog().values() for c in source.columns if c.pii}
-
-
 def warehouse_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
     rows = con.execute(
         "select schema_name || '.' || table_name, column_name, data_type from duckdb_columns() "
@@ -80,7 +69,7 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str
 
 
 def _select_list(
-    table: SharedTable, columns: list[tuple[str, str]], pii: set[str], outcome: BuildOutcome
+    table: SharedTable, columns: list[tuple[str, str]], pii: frozenset[str], outcome: BuildOutcome
 ) -> tuple[list[str], list[dict]]:
     exprs, described = [], []
     for column, _data_type in columns:
@@ -129,22 +118,6 @@ def _suppressed(table: SharedTable, inner: str, kept: list[str], threshold: int)
     return f"select {select}, {flag} as {SUPPRESSED_FLAG} from ({inner})"
 
 
-def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict) -> Needles:
-    for name in NEEDLE_SOURCES:
-        if name in tables:
-            cols = {c for c, _ in tables[name]}
-
-            def pick(column: str, cols: set[str] = cols) -> str:
-                return quoted(column) if column in cols else "null"
-
-            frame = con.sql(
-                f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
-                f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}"
-            ).pl()
-            return Needles.of(*(frame[c] for c in ("n", "c", "p")))
-    return Needles()
-
-
 def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOutcome:
     """Build lake/shared_marts.duckdb from lake/warehouse.duckdb; raises PersonalDataLeak (and publishes nothing) on a
     hit."""
@@ -169,8 +142,7 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
             outcome = _build_into(building, lake, config, key, built_at, from_published=False, why_fresh=why_fresh)
-        if outcome.scan.hits:
-            raise PersonalDataLeak(f"{target.name} not published: {outcome.scan.summary()}")
+        refuse_leaks(outcome.scan, target.name)
         os.replace(building, target)
     finally:
         for leftover in leftovers:
@@ -231,7 +203,7 @@ def _build_into(
         outcome.tables.sort(key=lambda t: order.index(t.name))
         _drop_unbuilt(con, {t.name for t in outcome.tables})
         _write_about(con, outcome, built_at)
-        outcome.scan = scan(con, needles_from_warehouse(con, existing))
+        outcome.scan = scan(con, warehouse_needles(con, WAREHOUSE_ALIAS))
         con.execute(f"detach {WAREHOUSE_ALIAS}")
         con.execute("checkpoint")
     return outcome

@@ -30,8 +30,8 @@ WRITER_SELECTION = sorted(k.to_user_string() for k in _UPSTREAM if k not in INGE
 
 
 # Every step that opens warehouse.duckdb: dbt and the scorecard write it; the mart publishers, the mart's GX gate
-# the shared-marts build (with its PII scan) and the leaders' page read it (a read-only open is refused too while
-# another process writes).
+# the shared-marts build (with its PII scan), the open-data export's PII scan and the leaders' page read it (a
+# read-only open is refused too while another process writes).
 WAREHOUSE_STEPS = {
     "silver_views",
     "warehouse_dbt_assets",
@@ -39,6 +39,7 @@ WAREHOUSE_STEPS = {
     "quality__leaders_page",
     "marts__mart_dossier_on_time_by_agency_month_gx_mart_suite",
     "shared__shared_marts",
+    "open_data__catalog",
     *(f"published__{key.path[-1]}" for key in mart_keys()),
 }
 
