@@ -1,6 +1,6 @@
 """The request store (restricted tier): one row per data-subject request in the Delta table lake/privacy/requests.
 
-    python -m privacy.requests file --type access|erase|restrict|correct --cccd 019012345678 [--deadline-hours 72]
+    python -m privacy.requests file --type access|erase|restrict --cccd 019012345678 [--deadline-hours 72]
     python -m privacy.requests list
 
 The CCCD is kept while a request is open (the jobs need it) and nulled once an erasure completes; `subject_hash`
@@ -25,7 +25,7 @@ from ingestion.lake import Lake
 from privacy.subject import subject_hash
 from sharing.pseudonym import key_from_env
 
-REQUEST_TYPES = ("access", "erase", "restrict", "correct")
+REQUEST_TYPES = ("access", "erase", "restrict")
 DEFAULT_DEADLINE_HOURS = 72
 SCHEMA = {
     "request_id": pl.String,
