@@ -46,6 +46,8 @@ class Source:
     number_format: str = "vi"
     freshness_hours: int = 24
     partitioned_by: str | None = None  # "file_date": daily partitions keyed by the date in the file name
+    retention_years: int | None = None  # rows older than this leave bronze and silver (weekly maintenance)
+    retention_date_column: str | None = None  # the date a row's age counts from; default its ingest time
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -105,6 +107,8 @@ def _parse_source(path: Path) -> Source:
         primary_key=tuple(raw["primary_key"]),
         freshness_hours=int(raw.get("freshness_hours", 24)),
         partitioned_by=raw.get("partitioned_by"),
+        retention_years=raw.get("retention_years"),
+        retention_date_column=raw.get("retention_date_column"),
         columns=tuple(columns),
         path=path,
     )

@@ -20,6 +20,7 @@ from ingestion.bronze import LINEAGE_COLUMNS
 from ingestion.catalog import Column, Source
 from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
+from privacy.suppression import purge_suppressed
 from sharing.redaction import redact
 
 DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%Y/%m/%d")
@@ -342,6 +343,7 @@ def build_silver(
     *,
     rebuild: bool = False,
 ) -> SilverBuild:
+    purge_suppressed(source, bronze_path, log_path)  # an erased person resent by a department never reaches silver
     bronze_all = pl.scan_delta(str(bronze_path))
     full = rebuild or log_path is None or not _silver_matches_contract(source, silver_path)
     if full:

@@ -8,6 +8,7 @@ from orchestration.dbt_assets import dbt_project, silver_views, warehouse_dbt_as
 from orchestration.department_assets import department_assets, department_problem_alerts
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.lake_maintenance import lake_maintenance
+from orchestration.privacy_jobs import privacy_deadline_check, privacy_jobs, privacy_requests
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
@@ -35,10 +36,11 @@ def build_defs() -> Definitions:
             *quality_assets,
             *shared_assets,
             *department_assets,
+            privacy_requests,
         ],
         asset_checks=quality_checks,
-        jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance],
-        schedules=[nightly_warehouse_refresh, weekly_lake_maintenance],
+        jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance, *privacy_jobs],
+        schedules=[nightly_warehouse_refresh, weekly_lake_maintenance, privacy_deadline_check],
         sensors=[landing_zone_sensor, alert_on_run_failure, department_problem_alerts],
         resources={"dbt": DbtCliResource(project_dir=dbt_project), "lake_resource": LakeResource.from_env()},
         # A run executes its steps in its own process: a process per step would set up this code location again for

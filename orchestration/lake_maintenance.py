@@ -23,6 +23,7 @@ from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from privacy.retention import expire_past_retention
 from quality.results import QualityPaths
 
 
@@ -84,6 +85,8 @@ def maintain_lake_tables(
     context: OpExecutionContext, config: MaintenanceConfig, lake_resource: LakeResource
 ) -> Output[list[dict]]:
     lake = lake_resource.lake()
+    expired = [asdict(e) for e in expire_past_retention(lake)]  # contracts' retention_years, before the vacuum
+    context.log.info(f"past retention: {expired}")
     outcomes = []
     for name, path in lake_tables(lake).items():
         outcome = maintain_table(
@@ -104,7 +107,7 @@ def maintain_lake_tables(
         o.table
         for o in outcomes
         if o.table.startswith("silver/") and (o.files_after < o.files_before or o.files_vacuumed)
-    ]
+    ] + [f"silver/{e['source']}" for e in expired if e["silver_rows"]]
     if changed_silver:
         expose_silver(lake)
         context.log.info(f"warehouse silver views re-pointed: {', '.join(changed_silver)} changed files")
@@ -115,6 +118,7 @@ def maintain_lake_tables(
             "files_before": sum(o.files_before for o in outcomes),
             "files_after": sum(o.files_after for o in outcomes),
             "files_vacuumed": sum(o.files_vacuumed for o in outcomes),
+            "rows_past_retention": MetadataValue.json(expired),
             "tables": MetadataValue.md(
                 "| table | files before | after | vacuumed | s | note |\n|---|---|---|---|---|---|\n"
                 + "\n".join(

@@ -23,6 +23,7 @@ import duckdb
 
 from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
+from privacy.restriction import restricted_hashes, without_restricted
 from sharing.config import ColumnRule, SharedTable, SharingConfig
 from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
 from sharing.pii_scan import PersonalDataLeak as PersonalDataLeak  # raised here, callers catch it from here too
@@ -169,6 +170,7 @@ def _build_into(
         con.execute(f"attach '{lake.warehouse}' as {WAREHOUSE_ALIAS} (read_only)")
         bind_key(con, key)
         existing = warehouse_tables(con)
+        restricted = restricted_hashes(lake.root)  # persons who asked to restrict processing: not shared
         for table in sorted(config.tables, key=lambda t: t.incremental is None):
             source = next((s for s in table.sources if s in existing), None)
             if source is None:
@@ -188,6 +190,7 @@ def _build_into(
                 built_at,
                 from_published=from_published,
                 why_fresh=why_fresh,
+                restricted=restricted,
             )
             suppressed = 0
             if table.suppress and SUPPRESSED_FLAG in {
@@ -222,9 +225,11 @@ def _copy(
     *,
     from_published: bool,
     why_fresh: str,
+    restricted: list[str],
 ) -> CopyResult:
     """Create or replace `table` from the warehouse's `source`: its changed rows only where it is incremental."""
-    select = f"select {', '.join(exprs)} from {WAREHOUSE_ALIAS}.{source}"
+    relation = without_restricted(f"{WAREHOUSE_ALIAS}.{source}", described, restricted)
+    select = f"select {', '.join(exprs)} from {relation}"
     incremental = table.incremental
     if incremental:
         key_column = next((d["column"] for d in described if d["from"] == incremental.unique_key), None)
