@@ -69,6 +69,7 @@ SAMPLE_BYTES = 1 << 20
 # A declared legacy encoding is rejected when another reads this much more of a file's words as Vietnamese: a
 # right reading scores about 1.0.
 MISDECLARED_MARGIN = 0.2
+READABLE_SCORE = 0.5  # below this share of Vietnamese words no reading is worth suggesting
 # Letters that only appear in real Vietnamese; used to score a candidate decoding.
 _VIETNAMESE = set("àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ")
 
@@ -191,7 +192,9 @@ def describe_best(data: bytes) -> str:
     if found in ("utf-8", "utf-8-sig", "utf-16"):
         return f"the bytes read as {found}"
     score = legacy_scores(data).get(found, 0.0)
-    return f"the bytes read best as {found} ({score:.0%} of words with accents are Vietnamese)"
+    if score < READABLE_SCORE:
+        return f"no encoding reads it as Vietnamese (best {found}: {score:.0%} of the words with accents)"
+    return f"the bytes read best as {found} ({score:.0%} of the words with accents are Vietnamese)"
 
 
 def looks_binary(data: bytes) -> bool:
@@ -226,8 +229,9 @@ def misdeclared(data: bytes, declared: str) -> str | None:
     if declared not in LEGACY:
         return None
     scores = legacy_scores(data)
-    best = max(scores, key=scores.get)
-    mine = scores.get(declared, 0.0)
+    if declared not in scores:
+        return None  # its bytes do not decode at all: `decode` says where
+    best, mine = max(scores, key=scores.get), scores[declared]
     if best == declared or scores[best] - mine < MISDECLARED_MARGIN:
         return None
     return (

@@ -19,7 +19,17 @@ from pathlib import Path
 import polars as pl
 
 from ingestion.catalog import Source
-from ingestion.encodings import DecodeError, decode, describe_best, detect, looks_binary, misdeclared
+from ingestion.encodings import (
+    LEGACY,
+    READABLE_SCORE,
+    DecodeError,
+    decode,
+    describe_best,
+    detect,
+    legacy_scores,
+    looks_binary,
+    misdeclared,
+)
 
 READ_CHUNK = 1 << 20
 RECORD_PREVIEW = 2_000  # characters of an unreadable line or file kept in the quarantine's `record`
@@ -110,13 +120,14 @@ def _text_bytes(source: Source, path: Path) -> tuple[bytes, str]:
     if source.encoding != "utf-16" and looks_binary(data):
         raise ExtractError(describe_best(data))
     declared = source.encoding
-    if declared == "auto":
+    if declared == "auto" or (declared in ("utf-8", "utf-8-sig") and _invalid_utf8(data)):
         encoding = detect(data)
-    elif declared in ("utf-8", "utf-8-sig") and _invalid_utf8(data):
-        encoding = detect(data)
-        if encoding in ("utf-8", "utf-8-sig"):
-            decode(data, declared)  # raises, saying where
-        encoding = f"{encoding} (declared {declared})"
+        if encoding in LEGACY and legacy_scores(data)[encoding] < READABLE_SCORE:
+            raise ExtractError(("" if declared == "auto" else f"not valid {declared}; ") + describe_best(data))
+        if declared != "auto":
+            if encoding in ("utf-8", "utf-8-sig"):
+                decode(data, declared)  # raises, saying where
+            encoding = f"{encoding} (declared {declared})"
     else:
         if (why := misdeclared(data, declared)) is not None:
             raise ExtractError(why)

@@ -391,6 +391,8 @@ def build_silver(
     *,
     rebuild: bool = False,
 ) -> SilverBuild:
+    if not DeltaTable.is_deltatable(str(bronze_path)):
+        return SilverBuild(0, 0, 0, 0, {}, mode="unchanged")  # every file so far was quarantined whole
     bronze_all = pl.scan_delta(str(bronze_path))
     full = rebuild or log_path is None or not _silver_matches_contract(source, silver_path)
     if full:
