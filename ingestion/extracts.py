@@ -22,6 +22,7 @@ from ingestion.catalog import Source
 from ingestion.encodings import (
     LEGACY,
     READABLE_SCORE,
+    SAMPLE_BYTES,
     DecodeError,
     decode,
     describe_best,
@@ -112,15 +113,25 @@ def slug(text: str) -> str:
     return loose_key(text).replace(" ", "_") or "column"
 
 
-def _text_bytes(source: Source, path: Path) -> tuple[bytes, str]:
-    """The file as UTF-8 bytes and the encoding it was read in; raises DecodeError/ExtractError with a reason."""
-    data = path.read_bytes()
-    if not data:
+def _text(source: Source, path: Path) -> tuple[bytes | Path, str]:
+    """What polars reads, and in which encoding: the file itself when declared UTF-8 (polars validates it, and an
+    invalid file is sniffed on its error), else its text re-encoded as UTF-8. Raises on empty and binary files."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if not head:
         raise ExtractError("the file is empty (0 bytes): no header, no rows")
-    if source.encoding != "utf-16" and looks_binary(data):
-        raise ExtractError(describe_best(data))
+    if source.encoding != "utf-16" and looks_binary(head):
+        raise ExtractError(describe_best(head))
+    if source.encoding in ("utf-8", "utf-8-sig"):
+        return path, source.encoding
+    return _decoded(source, path.read_bytes())
+
+
+def _decoded(source: Source, data: bytes) -> tuple[bytes, str]:
+    """The bytes as UTF-8 text in their declared encoding, or the sniffed one (declared `auto`, or UTF-8 that is not
+    valid); raises when the declared legacy encoding reads much worse than another, or nothing reads as Vietnamese."""
     declared = source.encoding
-    if declared == "auto" or (declared in ("utf-8", "utf-8-sig") and _invalid_utf8(data)):
+    if declared in ("auto", "utf-8", "utf-8-sig"):
         encoding = detect(data)
         if encoding in LEGACY and legacy_scores(data)[encoding] < READABLE_SCORE:
             raise ExtractError(("" if declared == "auto" else f"not valid {declared}; ") + describe_best(data))
@@ -132,26 +143,23 @@ def _text_bytes(source: Source, path: Path) -> tuple[bytes, str]:
         if (why := misdeclared(data, declared)) is not None:
             raise ExtractError(why)
         encoding = declared
-    if encoding in ("utf-8", "utf-8-sig"):
-        # polars reads UTF-8 itself; silver normalises to NFC
-        return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data), encoding
     return decode(data, encoding.split(" ")[0]).encode("utf-8"), encoding
 
 
-def _invalid_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
+def _utf8_bytes(text: bytes | Path) -> bytes:
+    data = text.read_bytes() if isinstance(text, Path) else text
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
 
 
-def _read_csv_text(source: Source, text: bytes) -> tuple[pl.DataFrame, list[int] | None, list[BadLine]]:
+def _read_csv_text(source: Source, text: bytes | Path) -> tuple[pl.DataFrame, list[int] | None, list[BadLine]]:
     try:
-        frame = pl.read_csv(io.BytesIO(text), infer_schema_length=0, separator=source.delimiter, quote_char='"')
+        readable = text if isinstance(text, Path) else io.BytesIO(text)
+        frame = pl.read_csv(readable, infer_schema_length=0, separator=source.delimiter, quote_char='"')
         return frame, None, []
     except pl.exceptions.ComputeError as error:
-        frame, lines, bad = _csv_line_by_line(source, text.decode("utf-8"))
+        if "utf" in str(error).lower():
+            raise
+        frame, lines, bad = _csv_line_by_line(source, _utf8_bytes(text).decode("utf-8"))
         if not bad:
             raise error
         return frame, lines, bad
@@ -226,10 +234,17 @@ def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
 def _read_raw(source: Source, path: Path) -> tuple[pl.DataFrame, str, list[int] | None, list[BadLine]]:
     if source.format == "xlsx":
         return pl.read_excel(path, engine="calamine", infer_schema_length=0), "xlsx", None, []
-    text, encoding = _text_bytes(source, path)
+    text, encoding = _text(source, path)
     if source.format == "csv":
-        frame, lines, bad = _read_csv_text(source, text)
+        try:
+            frame, lines, bad = _read_csv_text(source, text)
+        except pl.exceptions.ComputeError as error:
+            if not isinstance(text, Path) or "utf" not in str(error).lower():
+                raise
+            text, encoding = _decoded(source, path.read_bytes())  # declared UTF-8, but it is not: sniffed
+            frame, lines, bad = _read_csv_text(source, text)
         return frame, encoding, lines, bad
+    text = _utf8_bytes(text)  # polars reads UTF-8 itself (and rejects invalid bytes); silver normalises to NFC
     if source.format == "json":
         if not text.strip().startswith(b"["):
             raise ExtractError("a JSON dump must be an array of records")
