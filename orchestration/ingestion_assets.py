@@ -182,12 +182,14 @@ def _silver_checks(source: Source, build: SilverBuild) -> list[AssetCheckResult]
             f"bronze {build.bronze_rows:,} = silver {build.silver_rows:,} + quarantined "
             f"{build.quarantined_rows:,} + superseded {build.superseded_rows:,}"
             + ("" if accounted == build.bronze_rows else f": {build.bronze_rows - accounted:,} rows unaccounted")
+            + (f"; keys repeated within a file ({source.duplicate_keys}), see metadata" if build.duplicate_keys else "")
         ),
         metadata={
             "bronze_rows": build.bronze_rows,
             "silver_rows": build.silver_rows,
             "quarantined_rows": build.quarantined_rows,
             "superseded_rows": build.superseded_rows,
+            "duplicate_keys": MetadataValue.json(build.duplicate_keys),
         },
     )
     types = AssetCheckResult(

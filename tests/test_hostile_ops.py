@@ -48,6 +48,19 @@ def test_contract_columns_reports_the_same_state_on_every_run(lake, instance):
     assert contract_check().passed
 
 
+def test_keys_repeated_within_a_file_are_listed_by_the_silver_check_without_their_values(lake, instance):
+    folder = lake.landing / "dossiers"
+    folder.mkdir(parents=True)
+    shutil.copy(HOSTILE / "dossiers_2026-10-30_duplicate_keys.csv", folder)
+    keys = {AssetKey(["bronze", "dossiers"]), AssetKey(["silver", "dossiers"])}
+    result = materialize([a for a in ingestion_assets if a.key in keys], instance=instance, resources=LAKE)
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "silver_rows_reconcile"]
+    assert check.passed and "keys repeated within a file (quarantine)" in check.description
+    assert check.metadata["duplicate_keys"].value == [
+        "dossiers_2026-10-30_duplicate_keys.csv: key dossier_id repeated on lines 2, 4"
+    ]
+
+
 def test_a_held_warehouse_leaves_the_run_report_readable_and_exits_1(tmp_path):
     warehouse = tmp_path / "lake" / "warehouse.duckdb"
     warehouse.parent.mkdir()
