@@ -1,9 +1,11 @@
 """Bronze: every new landing file appended to a Delta table as raw strings, with where it came from.
 
-A file is known by its SHA-256: one already in bronze (or already quarantined whole) is skipped, so re-runs
-never duplicate rows. All readable new files of a run land in one Delta commit, so a crash leaves either all
-of them or none. A file that cannot be read at all (truncated, wrong format, missing a required column) is
-quarantined whole with the parser's message and does not stop the other files.
+A file is known by its SHA-256: one already in bronze or in the ingestion log is skipped, so re-runs never
+duplicate rows; a copy of a known file under a new name gets one `duplicate` log row naming the original. All
+readable new files of a run land in one Delta commit, so a crash leaves either all of them or none. A line that
+cannot be a record (an extra field, broken JSON) is quarantined with its line number and the file's other rows land;
+a file that cannot be read at all (empty, binary, truncated, wrong format or encoding, missing a required column)
+is quarantined whole with the reason and does not stop the other files.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from ingestion.catalog import Source
 from ingestion.extracts import (
+    RECORD_PREVIEW,
     Extract,
     ExtractError,
     file_date,
@@ -31,7 +34,6 @@ from ingestion.ingestion_log import append_log, read_log
 from ingestion.quarantine import replace_quarantine
 
 LINEAGE_COLUMNS = ["_source_file", "_file_hash", "_row_number", "_ingested_at"]
-RECORD_PREVIEW = 2_000
 # Files of a batch are hashed and read side by side: the readers (polars, calamine) and hashlib release the GIL, and
 # one small file cannot keep two cores busy (1,158 NDJSON files 4.9 -> 3.3 s; 4 xlsx registries 7.0 -> 3.6 s).
 READ_THREADS = min(4, os.cpu_count() or 1)
@@ -49,31 +51,27 @@ class BronzeLoad:
     table_rows: int = 0
 
 
-def ingested_hashes(table_path: Path) -> set[str]:
+def ingested_files(table_path: Path) -> dict[str, str]:
+    """File hash → the file name it landed under, for every file in bronze."""
     if not DeltaTable.is_deltatable(str(table_path)):
-        return set()
-    return set(pl.scan_delta(str(table_path)).select("_file_hash").unique().collect()["_file_hash"])
+        return {}
+    found = pl.scan_delta(str(table_path)).group_by("_file_hash").agg(pl.col("_source_file").first()).collect()
+    return dict(zip(found["_file_hash"], found["_source_file"]))
 
 
-def _with_lineage(source: Source, frame: pl.DataFrame, path: Path, digest: str, now: datetime) -> pl.DataFrame:
-    first = first_row_number(source)
+def _with_lineage(source: Source, extract: Extract, path: Path, digest: str, now: datetime) -> pl.DataFrame:
+    frame, first = extract.frame, first_row_number(source)
+    lines = (
+        pl.Series(extract.row_numbers, dtype=pl.Int64)
+        if extract.row_numbers is not None
+        else pl.int_range(first, frame.height + first, dtype=pl.Int64, eager=True)
+    )
     return frame.with_columns(
         _source_file=pl.lit(path.name),
         _file_hash=pl.lit(digest),
-        _row_number=pl.int_range(first, frame.height + first, dtype=pl.Int64),
+        _row_number=lines,
         _ingested_at=pl.lit(now, dtype=pl.Datetime("us", "UTC")),
     )
-
-
-def _physical_rows(source: Source, path: Path) -> int:
-    """Best count of the records an unreadable file held, for the reconciliation (lines, less the header)."""
-    if source.format not in ("csv", "ndjson"):
-        return 1
-    data = path.read_bytes()
-    if source.encoding == "utf-16" or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        data = data.decode("utf-16", errors="replace").encode("utf-8")
-    lines = sum(1 for line in data.splitlines() if line.strip())
-    return max(lines - (1 if source.format == "csv" else 0), 1)
 
 
 def _recover_log_entries(table_path: Path, log_path: Path, source: Source, hashes: set[str]) -> None:
@@ -108,6 +106,21 @@ def _recover_log_entries(table_path: Path, log_path: Path, source: Source, hashe
     )
 
 
+def _log_entry(source: Source, path: Path, digest: str, now: datetime) -> dict:
+    return {
+        "source": source.name,
+        "stage": "bronze",
+        "file": path.name,
+        "file_hash": digest,
+        "file_date": file_date(path),
+        "ingested_at": now,
+    }
+
+
+def _no_rows(status: str) -> dict:
+    return {"status": status, "landed_rows": 0, "bronze_rows": 0, "quarantined_rows": 0}
+
+
 def _preview(path: Path) -> str:
     return path.read_bytes()[:RECORD_PREVIEW].decode("utf-8", errors="replace")
 
@@ -132,34 +145,36 @@ def load_bronze(
 ) -> BronzeLoad:
     """Append every new landing file of `source` (only those dated `partition_date`, when given)."""
     result = BronzeLoad()
-    known = ingested_hashes(table_path)
+    known = ingested_files(table_path)  # hash → the name it first landed under
+    logged_files: set[tuple[str, str]] = set()
     if log_path is not None:
         logged = read_log(log_path, source.name, "bronze")
-        _recover_log_entries(table_path, log_path, source, known - set(logged["file_hash"]))
-        known |= set(logged.filter(pl.col("status") == "failed")["file_hash"])
+        recovered = {h: f for h, f in known.items() if h not in set(logged["file_hash"])}
+        _recover_log_entries(table_path, log_path, source, set(recovered))
+        # every logged content is known, also those that put no row in bronze (failed, header only, all lines bad)
+        first_names = logged.sort("ingested_at").unique("file_hash", keep="first", maintain_order=True)
+        known = {**dict(zip(first_names["file_hash"], first_names["file"])), **known}
+        logged_files = set(zip(logged["file"], logged["file_hash"])) | {(f, h) for h, f in recovered.items()}
     now = datetime.now(UTC)
-    frames, log_rows, failures = [], [], []
+    frames, log_rows, failures, bad_lines = [], [], [], []
     dated = [p for p in landing_files(source, landing) if partition_date is None or file_date(p) == partition_date]
     with ThreadPoolExecutor(READ_THREADS) as pool:
         new = []
         for path, digest in zip(dated, pool.map(file_sha256, dated)):
+            entry = _log_entry(source, path, digest, now)
             if digest in known:
                 result.files_skipped.append(path.name)
+                if (path.name, digest) not in logged_files:  # a copy under another name: logged once, no rows
+                    log_rows.append({**entry, **_no_rows("duplicate"), "error": f"same content as {known[digest]}"})
+                    logged_files.add((path.name, digest))
                 continue
-            known.add(digest)  # the same content under two names lands once
+            known[digest] = path.name  # the same content under two names lands once
+            logged_files.add((path.name, digest))
             new.append((path, digest))
         # read side by side, handled in landing order
         for (path, digest), extract in zip(new, pool.map(lambda item: _read(source, item[0]), new)):
-            entry = {
-                "source": source.name,
-                "stage": "bronze",
-                "file": path.name,
-                "file_hash": digest,
-                "file_date": file_date(path),
-                "ingested_at": now,
-            }
+            entry = _log_entry(source, path, digest, now)
             if isinstance(extract, ExtractError):
-                landed = _physical_rows(source, path)
                 log(f"{source.name}: QUARANTINED whole file {extract}")
                 failures.append(
                     {
@@ -173,35 +188,58 @@ def load_bronze(
                         "ingested_at": now,
                     }
                 )
-                result.files_failed.append({"file": path.name, "sha256": digest, "rows": landed, "error": str(extract)})
+                result.files_failed.append(
+                    {"file": path.name, "sha256": digest, "rows": extract.rows, "error": str(extract)}
+                )
                 log_rows.append(
                     {
                         **entry,
                         "status": "failed",
-                        "landed_rows": landed,
+                        "landed_rows": extract.rows,
                         "bronze_rows": 0,
-                        "quarantined_rows": landed,
+                        "quarantined_rows": extract.rows,
                         "error": str(extract),
                     }
                 )
                 continue
-            frame = _with_lineage(source, extract.frame, path, digest, now)
-            frames.append(frame)
+            frame = _with_lineage(source, extract, path, digest, now)
+            if frame.height:
+                frames.append(frame)
+            bad_lines += [
+                {
+                    "source": source.name,
+                    "stage": "line",
+                    "source_file": path.name,
+                    "file_hash": digest,
+                    "row_number": bad.row_number,
+                    "reason": bad.reason,
+                    "record": bad.record,
+                    "ingested_at": now,
+                }
+                for bad in extract.bad_lines
+            ]
             result.notes += extract.notes
             if extract.extra_columns:
                 result.new_columns[path.name] = sorted(extract.extra_columns)
             for note in extract.notes:
                 log(f"{source.name}: {note}")
             result.files_new.append(
-                {"file": path.name, "sha256": digest, "rows": frame.height, "encoding": extract.encoding}
+                {
+                    "file": path.name,
+                    "sha256": digest,
+                    "rows": frame.height,
+                    "lines_quarantined": len(extract.bad_lines),
+                    "encoding": extract.encoding,
+                }
             )
             log_rows.append(
                 {
                     **entry,
-                    "status": "loaded",
-                    "landed_rows": frame.height,
+                    # no_rows: read, but nothing reached bronze (a header only, or every line unreadable)
+                    "status": "loaded" if frame.height else "no_rows",
+                    "landed_rows": frame.height + len(extract.bad_lines),
                     "bronze_rows": frame.height,
-                    "quarantined_rows": 0,
+                    "quarantined_rows": len(extract.bad_lines),
                     "encoding": extract.encoding,
                     "new_columns": ",".join(sorted(extract.extra_columns)) or None,
                 }
@@ -211,10 +249,12 @@ def load_bronze(
         batch = pl.concat(frames, how="diagonal")
         write_deltalake(str(table_path), batch.to_arrow(), mode="append", schema_mode="merge")
         result.rows_written = batch.height
-    if failures and quarantine_path is not None:
-        replace_quarantine(
-            quarantine_path, source.name, "read", pl.DataFrame(failures), file_hashes=[f["file_hash"] for f in failures]
-        )
+    if quarantine_path is not None:
+        for stage, rows in (("read", failures), ("line", bad_lines)):
+            if rows:
+                frame = pl.DataFrame(rows, schema_overrides={"row_number": pl.Int64})
+                hashes = sorted(set(frame["file_hash"]))
+                replace_quarantine(quarantine_path, source.name, stage, frame, file_hashes=hashes)
     if log_path is not None:
         append_log(log_path, log_rows)
     if DeltaTable.is_deltatable(str(table_path)):

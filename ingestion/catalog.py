@@ -16,6 +16,12 @@ LOAD_MODES = {"append", "upsert"}
 # How numbers are written: `vi` = "1.234,5" (dots group thousands, comma is the decimal mark; plain "1234.5" still
 # reads), `plain` = machine numbers as JSON writes them. JSON dumps default to plain, text files to vi.
 NUMBER_FORMATS = {"vi", "plain"}
+# Longest value a column takes, in characters, unless its spec says `max_length`: a longer value is quarantined
+# (a free-text note fits; a pasted document or a runaway export does not reach silver, the marts or open data).
+DEFAULT_MAX_LENGTH = 4_000
+# Two lines of one file with the same primary key: `quarantine` both (which is right is unknown), or `keep_last`
+# (the later line is a correction); append sources default to quarantine, upsert sources to keep_last.
+DUPLICATE_KEYS = {"quarantine", "keep_last"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Column:
     allowed: tuple[str, ...] | None = None
     reference: str | None = None  # "commune": values must be known administrative-unit codes
     description: str | None = None
+    max_length: int = DEFAULT_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Source:
     partitioned_by: str | None = None  # "file_date": daily partitions keyed by the date in the file name
     retention_years: int | None = None  # rows older than this leave bronze and silver (weekly maintenance)
     retention_date_column: str | None = None  # the date a row's age counts from; default its ingest time
+    duplicate_keys: str = "quarantine"
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -88,6 +96,8 @@ def _parse_source(path: Path) -> Source:
     columns = []
     for spec in raw["columns"]:
         col = Column(**{**spec, "allowed": tuple(spec["allowed"]) if "allowed" in spec else None})
+        if not isinstance(col.max_length, int) or col.max_length < 1:
+            raise ValueError(f"{where}: column {col.name!r} has max_length {col.max_length!r} (a positive integer)")
         if col.type not in COLUMN_TYPES:
             raise ValueError(
                 f"{where}: column {col.name!r} has unknown type {col.type!r} (one of {sorted(COLUMN_TYPES)})"
@@ -103,6 +113,7 @@ def _parse_source(path: Path) -> Source:
         encoding=_normalise_encoding(raw.get("encoding", "utf-8")),
         delimiter=raw.get("delimiter", ","),
         load_mode=raw.get("load_mode", "append"),
+        duplicate_keys=raw.get("duplicate_keys", "keep_last" if raw.get("load_mode") == "upsert" else "quarantine"),
         number_format=raw.get("number_format", "plain" if fmt in ("json", "ndjson") else "vi"),
         primary_key=tuple(raw["primary_key"]),
         freshness_hours=int(raw.get("freshness_hours", 24)),
@@ -118,6 +129,8 @@ def _parse_source(path: Path) -> Source:
         raise ValueError(f"{where}: unknown encoding {source.encoding!r} (one of {sorted(ENCODINGS)})")
     if source.load_mode not in LOAD_MODES:
         raise ValueError(f"{where}: unknown load_mode {source.load_mode!r} (one of {sorted(LOAD_MODES)})")
+    if source.duplicate_keys not in DUPLICATE_KEYS:
+        raise ValueError(f"{where}: unknown duplicate_keys {source.duplicate_keys!r} (one of {sorted(DUPLICATE_KEYS)})")
     if source.number_format not in NUMBER_FORMATS:
         raise ValueError(f"{where}: unknown number_format {source.number_format!r} (one of {sorted(NUMBER_FORMATS)})")
     if len(source.delimiter) != 1:

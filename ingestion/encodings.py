@@ -65,6 +65,11 @@ _VNI_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(VNI_TO_UNICODE, 
 _UNICODE_PATTERN = re.compile("|".join(re.escape(k) for k in UNICODE_TO_VNI))
 
 LEGACY = ("tcvn3", "vni", "cp1258")
+SAMPLE_BYTES = 1 << 20
+# A declared legacy encoding is rejected when another reads this much more of a file's words as Vietnamese: a
+# right reading scores about 1.0.
+MISDECLARED_MARGIN = 0.2
+READABLE_SCORE = 0.5  # below this share of Vietnamese words no reading is worth suggesting
 # Letters that only appear in real Vietnamese; used to score a candidate decoding.
 _VIETNAMESE = set("àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ")
 
@@ -73,27 +78,32 @@ class DecodeError(ValueError):
     """Bytes that do not decode in the declared encoding; the message says which and suggests what might."""
 
 
+def _decode_strict(data: bytes, encoding: str) -> str:
+    """Bytes → text in one named encoding; raises UnicodeDecodeError (never guesses, so `detect` may call it)."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return data.decode("utf-8-sig")
+    if encoding == "utf-16":
+        return data.decode("utf-16")  # the BOM says which byte order; Excel's "Unicode Text" has one
+    if encoding == "cp1258":
+        return data.decode("cp1258")
+    if encoding == "tcvn3":
+        return data.decode("latin-1").translate(_TCVN3_DECODE)
+    if encoding == "vni":
+        return _VNI_PATTERN.sub(lambda m: VNI_TO_UNICODE[m.group(0)], data.decode("cp1252", errors="strict"))
+    return codecs.decode(data, encoding)
+
+
 def decode(data: bytes, encoding: str) -> str:
     """Bytes → NFC text. `encoding` is one of the catalog's encodings (see ingestion.catalog.ENCODINGS)."""
     if encoding == "auto":
         encoding = detect(data)
     try:
-        if encoding in ("utf-8", "utf-8-sig"):
-            text = data.decode("utf-8-sig")
-        elif encoding == "utf-16":
-            text = data.decode("utf-16")  # the BOM says which byte order; Excel's "Unicode Text" has one
-        elif encoding == "cp1258":
-            text = data.decode("cp1258")
-        elif encoding == "tcvn3":
-            text = data.decode("latin-1").translate(_TCVN3_DECODE)
-        elif encoding == "vni":
-            text = _VNI_PATTERN.sub(lambda m: VNI_TO_UNICODE[m.group(0)], data.decode("cp1252", errors="strict"))
-        else:
-            text = codecs.decode(data, encoding)
+        text = _decode_strict(data, encoding)
     except UnicodeDecodeError as exc:
-        guess = detect(data)
+        byte = data[exc.start : exc.start + 1].hex().upper()
         raise DecodeError(
-            f"not valid {encoding} at byte {exc.start} ({exc.reason}); the bytes look like {guess}"
+            f"byte 0x{byte} at offset {exc.start:,} is not a character in {encoding} ({exc.reason}); "
+            f"{describe_best(data)}"
         ) from exc
     return unicodedata.normalize("NFC", text.lstrip("\ufeff"))
 
@@ -135,6 +145,11 @@ def _cp1258_compose(text: str) -> str:
 
 _TONE_MARKS = set("\u0300\u0301\u0303\u0309\u0323")
 _WORD = re.compile(r"\w+")
+# In syllables opening with a, e, â, ê, ô or ơ the tone sits on that vowel (áo, béo, ấu, ối, ời), never on the next
+# one: "aó" or "eứ" is how VNI's letter + mark bytes read in TCVN3.
+_TONE_AFTER_FIRST_VOWEL = re.compile(
+    "[aeâêôơ][" + "".join(c for c in _VIETNAMESE if set(unicodedata.normalize("NFD", c)) & _TONE_MARKS) + "]"
+)
 
 
 def _plausible(word: str) -> bool:
@@ -142,6 +157,8 @@ def _plausible(word: str) -> bool:
     if any(ord(c) > 127 and c.lower() not in _VIETNAMESE for c in word):
         return False
     if any(c.isupper() and ord(c) > 127 for c in word[1:]) and not word.isupper():
+        return False
+    if _TONE_AFTER_FIRST_VOWEL.search(word.lower()):
         return False
     return sum(c in _TONE_MARKS for c in unicodedata.normalize("NFD", word)) <= 1
 
@@ -154,24 +171,70 @@ def _score(text: str) -> float:
     return sum(map(_plausible, words)) / len(words)
 
 
+def legacy_scores(data: bytes) -> dict[str, float]:
+    """How Vietnamese each legacy encoding's reading of the first MiB looks (0..1); encodings that cannot decode
+    the bytes at all are left out."""
+    sample = data[:SAMPLE_BYTES]
+    scores = {}
+    for candidate in LEGACY:
+        try:
+            scores[candidate] = _score(_decode_strict(sample, candidate))
+        except UnicodeDecodeError:
+            continue
+    return scores
+
+
+def describe_best(data: bytes) -> str:
+    """For a person: which encoding the bytes read best in, and how well."""
+    if looks_binary(data):
+        return "the file does not look like text (control bytes), perhaps a binary file or the wrong file"
+    found = detect(data)
+    if found in ("utf-8", "utf-8-sig", "utf-16"):
+        return f"the bytes read as {found}"
+    score = legacy_scores(data).get(found, 0.0)
+    if score < READABLE_SCORE:
+        return f"no encoding reads it as Vietnamese (best {found}: {score:.0%} of the words with accents)"
+    return f"the bytes read best as {found} ({score:.0%} of the words with accents are Vietnamese)"
+
+
+def looks_binary(data: bytes) -> bool:
+    """Control bytes other than tab and line ends in more than 1% of the first MiB: not a text export."""
+    sample = data[:SAMPLE_BYTES]
+    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    controls = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    return controls > len(sample) / 100
+
+
 def detect(data: bytes) -> str:
     """Best guess of a file's encoding: BOMs first, then strict UTF-8, then the legacy encoding whose decoding
-    looks most like Vietnamese."""
+    looks most like Vietnamese. Total: every byte string gets an answer (tcvn3 maps every byte)."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    sample = data[: 1 << 20]
+    sample = data[:SAMPLE_BYTES]
     try:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
         if exc.start > len(sample) - 4:  # a multi-byte letter cut by the sample's end
             return "utf-8"
-    scores = {}
-    for candidate in LEGACY:
-        try:
-            scores[candidate] = _score(decode(sample, candidate))
-        except (DecodeError, UnicodeDecodeError):
-            continue
+    scores = legacy_scores(sample)
     return max(scores, key=scores.get) if scores else "cp1258"
+
+
+def misdeclared(data: bytes, declared: str) -> str | None:
+    """Why `declared` (a legacy encoding) is the wrong one for `data`, when another reads much better; else None."""
+    if declared not in LEGACY:
+        return None
+    scores = legacy_scores(data)
+    if declared not in scores:
+        return None  # its bytes do not decode at all: `decode` says where
+    best, mine = max(scores, key=scores.get), scores[declared]
+    if best == declared or scores[best] - mine < MISDECLARED_MARGIN:
+        return None
+    return (
+        f"declared encoding {declared} reads {mine:.0%} of the words with accents as Vietnamese, {best} reads "
+        f"{scores[best]:.0%}: the file is probably {best}; fix the contract's encoding or ask the department"
+    )

@@ -6,8 +6,10 @@ detected) and headers are matched to contract names tolerantly (NFC/NFD, case, t
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -17,14 +19,41 @@ from pathlib import Path
 import polars as pl
 
 from ingestion.catalog import Source
-from ingestion.encodings import DecodeError, decode, detect
+from ingestion.encodings import (
+    LEGACY,
+    READABLE_SCORE,
+    SAMPLE_BYTES,
+    DecodeError,
+    decode,
+    describe_best,
+    detect,
+    legacy_scores,
+    looks_binary,
+    misdeclared,
+)
 
 READ_CHUNK = 1 << 20
+RECORD_PREVIEW = 2_000  # characters of an unreadable line or file kept in the quarantine's `record`
 FILE_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 
 
 class ExtractError(ValueError):
-    """A landing file that cannot be read against its contract; the message names the file and the rule."""
+    """A landing file that cannot be read against its contract; the message names the file and the rule.
+
+    `rows` is how many records the file held when that is known (it parsed, but a required column is missing)."""
+
+    def __init__(self, message: str, rows: int = 0):
+        super().__init__(message)
+        self.rows = rows
+
+
+@dataclass
+class BadLine:
+    """One line of a file that cannot be a record (an extra field, broken JSON): quarantined, the rest lands."""
+
+    row_number: int
+    reason: str
+    record: str
 
 
 @dataclass
@@ -37,6 +66,8 @@ class Extract:
     extra_columns: dict[str, str] = field(default_factory=dict)  # slug → header as written
     missing_optional: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    row_numbers: list[int] | None = None  # line of each row, when lines were read one by one; else consecutive
+    bad_lines: list[BadLine] = field(default_factory=list)
 
 
 def file_sha256(path: Path) -> str:
@@ -82,25 +113,107 @@ def slug(text: str) -> str:
     return loose_key(text).replace(" ", "_") or "column"
 
 
-def _read_csv_text(source: Source, path: Path) -> tuple[pl.DataFrame, str]:
+def _text(source: Source, path: Path) -> tuple[bytes | Path, str]:
+    """What polars reads, and in which encoding: the file itself when declared UTF-8 (polars validates it, and an
+    invalid file is sniffed on its error), else its text re-encoded as UTF-8. Raises on empty and binary files."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if not head:
+        raise ExtractError("the file is empty (0 bytes): no header, no rows")
+    if source.encoding != "utf-16" and looks_binary(head):
+        raise ExtractError(describe_best(head))
+    if source.encoding in ("utf-8", "utf-8-sig"):
+        return path, source.encoding
+    return _decoded(source, path.read_bytes())
+
+
+def _decoded(source: Source, data: bytes) -> tuple[bytes, str]:
+    """The bytes as UTF-8 text in their declared encoding, or the sniffed one (declared `auto`, or UTF-8 that is not
+    valid); raises when the declared legacy encoding reads much worse than another, or nothing reads as Vietnamese."""
     declared = source.encoding
-    options = dict(infer_schema_length=0, separator=source.delimiter, quote_char='"')
-    if declared in ("utf-8", "utf-8-sig"):
+    if declared in ("auto", "utf-8", "utf-8-sig"):
+        encoding = detect(data)
+        if encoding in LEGACY and legacy_scores(data)[encoding] < READABLE_SCORE:
+            raise ExtractError(("" if declared == "auto" else f"not valid {declared}; ") + describe_best(data))
+        if declared != "auto":
+            if encoding in ("utf-8", "utf-8-sig"):
+                decode(data, declared)  # raises, saying where
+            encoding = f"{encoding} (declared {declared})"
+    else:
+        if (why := misdeclared(data, declared)) is not None:
+            raise ExtractError(why)
+        encoding = declared
+    return decode(data, encoding.split(" ")[0]).encode("utf-8"), encoding
+
+
+def _utf8_bytes(text: bytes | Path) -> bytes:
+    data = text.read_bytes() if isinstance(text, Path) else text
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _read_csv_text(source: Source, text: bytes | Path) -> tuple[pl.DataFrame, list[int] | None, list[BadLine]]:
+    try:
+        readable = text if isinstance(text, Path) else io.BytesIO(text)
+        frame = pl.read_csv(readable, infer_schema_length=0, separator=source.delimiter, quote_char='"')
+        return frame, None, []
+    except pl.exceptions.ComputeError as error:
+        if "utf" in str(error).lower():
+            raise
+        frame, lines, bad = _csv_line_by_line(source, _utf8_bytes(text).decode("utf-8"))
+        if not bad:
+            raise error
+        return frame, lines, bad
+
+
+def _csv_line_by_line(source: Source, text: str) -> tuple[pl.DataFrame, list[int], list[BadLine]]:
+    """The slow path, taken only when polars rejects the file: each record on its own, so that a line with more
+    fields than the header is quarantined with its line number and the others land (short lines are padded with
+    empty values, as polars does)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar='"')
+    header = [h.lstrip("\ufeff") for h in next(reader, [])]
+    columns: list[list[str | None]] = [[] for _ in header]
+    lines, bad, start = [], [], reader.line_num + 1
+    for record in reader:
+        if len(record) > len(header):
+            bad.append(
+                BadLine(
+                    start,
+                    f"a line of {len(record)} fields where the header has {len(header)} (a stray "
+                    f"{source.delimiter!r} or an unquoted value containing one)",
+                    json.dumps(record, ensure_ascii=False)[:RECORD_PREVIEW],
+                )
+            )
+        else:
+            for values, value in zip(columns, [*record, *[None] * (len(header) - len(record))]):
+                values.append(value)
+            lines.append(start)
+        start = reader.line_num + 1
+    names = [h if header.index(h) == i else f"{h}_duplicated_{i}" for i, h in enumerate(header)]
+    frame = pl.DataFrame({n: pl.Series(n, v, dtype=pl.String) for n, v in zip(names, columns)})
+    return frame, lines, bad
+
+
+def _ndjson_line_by_line(text: bytes) -> tuple[pl.DataFrame, list[int], list[BadLine]]:
+    """The slow path, taken only when polars rejects the file: a line that is not a JSON object is quarantined
+    with its line number; the good lines are read by polars as before."""
+    good, lines, bad = [], [], []
+    for number, line in enumerate(text.split(b"\n"), start=1):
+        if not line.strip():
+            continue
         try:
-            return pl.read_csv(path, encoding="utf8", **options), declared
-        except pl.exceptions.ComputeError as exc:
-            if "invalid utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
-                raise
-            data = path.read_bytes()
-            found = detect(data)
-            if found in ("utf-8", "utf-8-sig"):
-                raise
-            text = decode(data, found)
-            return pl.read_csv(io.BytesIO(text.encode("utf-8")), **options), f"{found} (declared {declared})"
-    data = path.read_bytes()
-    encoding = detect(data) if declared == "auto" else declared
-    text = decode(data, encoding)
-    return pl.read_csv(io.BytesIO(text.encode("utf-8")), **options), encoding
+            value = json.loads(line)
+            reason = None if isinstance(value, dict) else f"a JSON {type(value).__name__}, not a record"
+        except json.JSONDecodeError as error:
+            reason = f"not valid JSON ({error.msg} at character {error.colno})"
+        if reason is None:
+            good.append(line)
+            lines.append(number)
+        else:
+            bad.append(BadLine(number, reason, line.decode("utf-8", errors="replace")[:RECORD_PREVIEW]))
+    if not good:
+        first = f" (line {bad[0].row_number}: {bad[0].reason})" if bad else ""
+        raise ExtractError(f"no line is a JSON record{first}")
+    return pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None), lines, bad
 
 
 def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -118,25 +231,29 @@ def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _read_raw(source: Source, path: Path) -> tuple[pl.DataFrame, str]:
+def _read_raw(source: Source, path: Path) -> tuple[pl.DataFrame, str, list[int] | None, list[BadLine]]:
     if source.format == "xlsx":
-        return pl.read_excel(path, engine="calamine", infer_schema_length=0), "xlsx"
+        return pl.read_excel(path, engine="calamine", infer_schema_length=0), "xlsx", None, []
+    text, encoding = _text(source, path)
     if source.format == "csv":
-        return _read_csv_text(source, path)
-    data = path.read_bytes()
-    encoding = detect(data) if source.encoding == "auto" else source.encoding
-    if encoding in ("utf-8", "utf-8-sig"):
-        # polars reads UTF-8 itself (and rejects invalid bytes); silver normalises to NFC
-        text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    else:
-        text = decode(data, encoding).encode("utf-8")
+        try:
+            frame, lines, bad = _read_csv_text(source, text)
+        except pl.exceptions.ComputeError as error:
+            if not isinstance(text, Path) or "utf" not in str(error).lower():
+                raise
+            text, encoding = _decoded(source, path.read_bytes())  # declared UTF-8, but it is not: sniffed
+            frame, lines, bad = _read_csv_text(source, text)
+        return frame, encoding, lines, bad
+    text = _utf8_bytes(text)  # polars reads UTF-8 itself (and rejects invalid bytes); silver normalises to NFC
     if source.format == "json":
         if not text.strip().startswith(b"["):
             raise ExtractError("a JSON dump must be an array of records")
-        frame = pl.read_json(io.BytesIO(text), infer_schema_length=None)
-    else:
-        frame = pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)
-    return _as_strings(frame), encoding
+        return _as_strings(pl.read_json(io.BytesIO(text), infer_schema_length=None)), encoding, None, []
+    try:
+        return _as_strings(pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)), encoding, None, []
+    except pl.exceptions.ComputeError:
+        frame, lines, bad = _ndjson_line_by_line(text)
+        return _as_strings(frame), encoding, lines, bad
 
 
 def match_headers(source: Source, headers: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -169,9 +286,9 @@ def read_extract(source: Source, path: Path) -> Extract:
     required column; a missing optional column is filled with nulls and reported.
     """
     try:
-        raw, encoding = _read_raw(source, path)
+        raw, encoding, row_numbers, bad_lines = _read_raw(source, path)
     except (ExtractError, DecodeError) as exc:
-        raise ExtractError(f"{path.name}: cannot be read as {source.format} ({exc})") from exc
+        raise ExtractError(f"{path.name}: cannot be read as {source.format}: {exc}") from exc
     except Exception as exc:  # the parser's own message says what is wrong; we add which file
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExtractError(f"{path.name}: cannot be read as {source.format} ({type(exc).__name__}: {message})") from exc
@@ -180,7 +297,10 @@ def read_extract(source: Source, path: Path) -> Extract:
     missing_required = [c for c in missing if c.required]
     if missing_required:
         wanted = ", ".join(f"'{c.header}' ({c.name})" for c in missing_required)
-        raise ExtractError(f"{path.name}: missing required column(s) {wanted} of the {source.name} contract")
+        raise ExtractError(
+            f"{path.name}: missing required column(s) {wanted} of the {source.name} contract",
+            rows=raw.height + len(bad_lines),
+        )
     taken = set(source.column_names)
     extra_names = {}
     for header, name in extras.items():
@@ -196,6 +316,8 @@ def read_extract(source: Source, path: Path) -> Extract:
         notes.append(f"{path.name}: decoded as {encoding}")
     if missing:
         notes.append(f"{path.name}: optional column(s) {', '.join(c.header for c in missing)} absent, left empty")
+    if bad_lines:
+        notes.append(f"{path.name}: {len(bad_lines):,} unreadable line(s) quarantined, the other rows land")
     if extra_names:
         notes.append(
             f"{path.name}: undeclared column(s) {', '.join(f'{h!r} → {n}' for h, n in extra_names.items())}"
@@ -208,4 +330,6 @@ def read_extract(source: Source, path: Path) -> Extract:
         extra_columns={n: h for h, n in extra_names.items()},
         missing_optional=[c.name for c in missing],
         notes=notes,
+        row_numbers=row_numbers,
+        bad_lines=bad_lines,
     )

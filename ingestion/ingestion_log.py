@@ -1,6 +1,7 @@
 """The ingestion log: a Delta table with one row per landed file and stage, so every file is accounted for.
 
-bronze rows: landed_rows = bronze_rows + quarantined_rows (a file that cannot be read is quarantined whole).
+bronze rows: landed_rows = bronze_rows + quarantined_rows (lines that cannot be records; a file that cannot be read
+is quarantined whole). One row per file name and content: a copy of a known file under another name is `duplicate`.
 silver rows: bronze_rows = silver_rows + quarantined_rows + superseded_rows for the file's rows.
 """
 
@@ -17,7 +18,7 @@ LOG_SCHEMA = {
     "file": pl.String,
     "file_hash": pl.String,
     "file_date": pl.Date,
-    "status": pl.String,  # loaded | failed
+    "status": pl.String,  # bronze: loaded | no_rows | failed | duplicate; silver: rebuilt | merged | appended
     "landed_rows": pl.Int64,
     "bronze_rows": pl.Int64,
     "silver_rows": pl.Int64,

@@ -9,7 +9,7 @@ from deltalake import DeltaTable, write_deltalake
 
 QUARANTINE_SCHEMA = {
     "source": pl.String,
-    "stage": pl.String,  # read (whole file unreadable) | contract (a row broke a rule)
+    "stage": pl.String,  # read (whole file unreadable) | line (one line unreadable) | contract (a row broke a rule)
     "source_file": pl.String,
     "file_hash": pl.String,
     "row_number": pl.Int64,

@@ -51,6 +51,8 @@ DELTA_TYPES = {
     "boolean": pl.Boolean,
 }
 SILVER_LINEAGE = ["_source_file", "_row_number", "_ingested_at"]
+SHOWN_CHARS = 60  # characters of a value quoted in a quarantine reason
+DUPLICATE_REPORT = 20  # repeated keys listed in a build's report
 
 
 @dataclass
@@ -66,6 +68,7 @@ class SilverBuild:
     updated_rows: int = 0
     files_applied: list[str] = field(default_factory=list)
     type_changes: list[str] = field(default_factory=list)
+    duplicate_keys: list[str] = field(default_factory=list)  # repeated keys within a file: file and lines
 
 
 def _clean_text(name: str, normalise: bool = True) -> pl.Expr:
@@ -184,8 +187,15 @@ def _violations(column: Column) -> list[tuple[pl.Expr, pl.Expr]]:
     """One (broken, reason) pair per contract rule: `broken` is true on the rows that break it, `reason` says how,
     readably. Reasons are spelled only for broken rows: building them on every row costs more than all of typing."""
     raw, typed, name = pl.col(column.name), pl.col(f"__typed_{column.name}"), column.name
-    shown = pl.lit("'") + raw + pl.lit("'")
-    rules = []
+    shown = pl.lit("'") + _shortened(raw) + pl.lit("'")
+    rules = [
+        (
+            raw.str.len_chars() > column.max_length,
+            pl.lit(f"{name}: a value of ")
+            + raw.str.len_chars().cast(pl.String)
+            + pl.lit(f" characters is longer than max_length {column.max_length:,}"),
+        )
+    ]
     if column.required:
         rules.append((raw.is_null(), pl.lit(f"{name}: required value missing")))
     if column.type != "string":
@@ -207,6 +217,11 @@ def _violations(column: Column) -> list[tuple[pl.Expr, pl.Expr]]:
     return rules
 
 
+def _shortened(raw: pl.Expr) -> pl.Expr:
+    """A value as a reason quotes it: whole when short, else its start and its length (never megabytes)."""
+    return pl.when(raw.str.len_chars() > SHOWN_CHARS).then(raw.str.slice(0, SHOWN_CHARS) + pl.lit("…")).otherwise(raw)
+
+
 def _quarantine_rows(source: Source, rejected: pl.DataFrame) -> pl.DataFrame:
     return rejected.select(
         source=pl.lit(source.name),
@@ -215,7 +230,8 @@ def _quarantine_rows(source: Source, rejected: pl.DataFrame) -> pl.DataFrame:
         file_hash=pl.col("_file_hash").cast(pl.String),
         row_number="_row_number",
         reason="_reason",
-        record=pl.struct(source.column_names).struct.json_encode(),
+        # an oversized value is kept up to its column's max_length: the row is recognisable, the quarantine small
+        record=pl.struct(pl.col(c.name).str.slice(0, c.max_length) for c in source.columns).struct.json_encode(),
         ingested_at="_ingested_at",
     )
 
@@ -261,11 +277,11 @@ def type_changes(source: Source, checked: pl.DataFrame) -> list[str]:
         for column in typed_columns:
             n, bad = row[f"n__{column.name}"], row[f"bad__{column.name}"]
             if n >= TYPE_CHANGE_MIN_VALUES and bad > TYPE_CHANGE_SHARE * n:
-                # logged and shown in Dagster: the example is redacted when it is personal
+                # logged and shown in Dagster: the example is cut short and redacted when it is personal
+                example = redact(row[f"eg__{column.name}"][:SHOWN_CHARS], personal=column.pii)
                 found.append(
                     f"{source.name}.{column.name} ('{column.header}'): type change in {row['_source_file']}: "
-                    f"{bad:,} of {n:,} values are not of type {column.type} "
-                    f"(e.g. {redact(row[f'eg__{column.name}'], personal=column.pii)!r})"
+                    f"{bad:,} of {n:,} values are not of type {column.type} (e.g. {example!r})"
                 )
     return found
 
@@ -307,6 +323,41 @@ def _reason_column(source: Source, typed: pl.DataFrame) -> pl.Series:
     return no_reason.scatter(broken["__i"], broken["reason"])
 
 
+def _in_file_duplicates(source: Source, checked: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """Rows that keep every rule but share their primary key with another line of the same file. `quarantine`:
+    all such lines get a reason naming the lines; `keep_last`: the last line wins (superseded) and the lines are
+    reported. Returns the frame and the report (file names and line numbers, never key values: keys can be CCCDs)."""
+    keys = [f"__typed_{k}" for k in source.primary_key]
+    ok = pl.col("_reason").is_null()
+    if checked.is_empty() or not checked.select(pl.struct("_file_hash", *keys).filter(ok).is_duplicated().any()).item():
+        return checked, []
+    groups = (
+        checked.filter(ok)
+        .group_by("_file_hash", *keys)
+        .agg(pl.col("_source_file").first(), lines=pl.col("_row_number").sort())
+        .filter(pl.col("lines").list.len() > 1)
+        .sort("_source_file", pl.col("lines").list.first())
+    )
+    report = [
+        f"{row['_source_file']}: key {', '.join(source.primary_key)} repeated on lines "
+        f"{', '.join(map(str, row['lines']))}" + (" (the last kept)" if source.duplicate_keys == "keep_last" else "")
+        for row in groups.head(DUPLICATE_REPORT).iter_rows(named=True)
+    ]
+    if len(groups) > DUPLICATE_REPORT:
+        report.append(f"… and {len(groups) - DUPLICATE_REPORT:,} more repeated keys")
+    if source.duplicate_keys == "keep_last":
+        return checked, report
+    reasons = groups.select(
+        "_file_hash",
+        *keys,
+        __duplicate=pl.lit(f"{', '.join(source.primary_key)}: the same key on lines '")
+        + pl.col("lines").cast(pl.List(pl.String)).list.join(", ")
+        + pl.lit("' of this file"),
+    )
+    flagged = checked.join(reasons, on=["_file_hash", *keys], how="left", nulls_equal=False, maintain_order="left")
+    return flagged.with_columns(pl.coalesce("_reason", "__duplicate").alias("_reason")).drop("__duplicate"), report
+
+
 def _silver_rows(source: Source, accepted: pl.DataFrame) -> pl.DataFrame:
     """The typed columns under their contract names, one row per primary key (the latest row wins)."""
     rows = accepted.select(
@@ -343,6 +394,8 @@ def build_silver(
     *,
     rebuild: bool = False,
 ) -> SilverBuild:
+    if not DeltaTable.is_deltatable(str(bronze_path)):
+        return SilverBuild(0, 0, 0, 0, {}, mode="unchanged")  # every file so far was quarantined whole
     purge_suppressed(source, bronze_path, log_path)  # an erased person resent by a department never reaches silver
     bronze_all = pl.scan_delta(str(bronze_path))
     full = rebuild or log_path is None or not _silver_matches_contract(source, silver_path)
@@ -357,6 +410,7 @@ def build_silver(
     checked = _check(source, batch_scan) if (full or new_hashes) else None
     build = SilverBuild(0, 0, 0, 0, {}, mode="unchanged")
     if checked is not None:
+        checked, build.duplicate_keys = _in_file_duplicates(source, checked)
         build.type_changes = type_changes(source, checked)
         build.batch_rows = checked.height
         files = checked.group_by("_file_hash").agg(pl.col("_source_file").first(), pl.len().alias("n"))

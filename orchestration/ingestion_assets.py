@@ -1,9 +1,10 @@
 """Bronze and silver assets, generated from the source catalog: a new source is a YAML file, not new code.
 
 Each bronze asset carries two checks computed while it loads: `landed_rows_reconcile` (blocking: for every
-landed file, landed rows = bronze rows + quarantined rows, counted again from the Delta tables) and
-`contract_columns` (a file missing a required column, or unreadable, fails it with the column or the parser's
-message; new undeclared columns are reported as schema evolution). Each silver asset carries
+landed file, landed rows = bronze rows + quarantined lines, counted again from the Delta tables) and
+`contract_columns` (a file of the landing zone missing a required column, or unreadable, fails it with the column
+or the reason, on every run until it is re-sent or taken out of landing; new undeclared columns are reported as
+schema evolution). Each silver asset carries
 `silver_rows_reconcile` (blocking: bronze = silver + quarantined + superseded) and `column_types` (a column whose
 values mostly stopped typing in a new file, i.e. a type change, fails it naming the column).
 
@@ -35,6 +36,7 @@ from deltalake import DeltaTable
 
 from ingestion.bronze import BronzeLoad, load_bronze
 from ingestion.catalog import Source, load_catalog
+from ingestion.extracts import landing_files
 from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
 from ingestion.quarantine import quarantined_counts
@@ -73,7 +75,8 @@ def _silver_schema(source: Source) -> TableSchema:
 
 
 def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
-    """Every file in the log: landed rows = rows in bronze with its hash + rows quarantined for it."""
+    """Every file in the log: landed rows = rows in bronze with its hash + its lines quarantined (a file quarantined
+    whole must be in the quarantine; a copy of a known file lands no rows)."""
     log = read_log(lake.ingestion_log, source.name, "bronze")
     if log.is_empty():
         return []
@@ -82,19 +85,36 @@ def reconcile_bronze(source: Source, lake: Lake) -> list[str]:
     if DeltaTable.is_deltatable(str(bronze_path)):
         counts = pl.scan_delta(str(bronze_path)).group_by("_file_hash").agg(n=pl.len()).collect()
         in_bronze = dict(zip(counts["_file_hash"], counts["n"]))
-    quarantined = quarantined_counts(lake.quarantine, source.name).filter(pl.col("stage") == "read")
-    whole_files = set(quarantined["file_hash"])
+    quarantined = quarantined_counts(lake.quarantine, source.name)
+    whole_files = set(quarantined.filter(pl.col("stage") == "read")["file_hash"])
+    lines = dict(quarantined.filter(pl.col("stage") == "line").select("file_hash", "rows").iter_rows())
     problems = []
     for row in log.iter_rows(named=True):
         landed, digest = row["landed_rows"], row["file_hash"]
+        if row["status"] == "duplicate":
+            if landed:
+                problems.append(f"{row['file']}: a copy of a known file logged {landed:,} landed rows")
+            continue
         if row["status"] == "failed":
             if digest not in whole_files:
                 problems.append(f"{row['file']}: unreadable file is not in quarantine")
             continue
-        found = in_bronze.get(digest, 0)
-        if landed != found:
-            problems.append(f"{row['file']}: {landed:,} rows landed but {found:,} in bronze")
+        found, bad = in_bronze.get(digest, 0), lines.get(digest, 0)
+        if landed != found + bad:
+            problems.append(f"{row['file']}: {landed:,} rows landed, {found:,} in bronze, {bad:,} lines quarantined")
     return problems
+
+
+def quarantined_files(source: Source, lake: Lake) -> list[dict]:
+    """Files in the landing zone whose content (the latest under that name) was quarantined whole: the state that
+    `contract_columns` reports, the same on every run until the file is re-sent fixed or taken out of landing."""
+    log = read_log(lake.ingestion_log, source.name, "bronze").filter(pl.col("status") != "duplicate")
+    if log.is_empty():
+        return []
+    present = {path.name for path in landing_files(source, lake.landing)}
+    latest = log.sort("ingested_at").group_by("file", maintain_order=True).last()
+    failed = latest.filter((pl.col("status") == "failed") & pl.col("file").is_in(sorted(present))).sort("file")
+    return [{"file": r["file"], "sha256": r["file_hash"], "error": r["error"]} for r in failed.iter_rows(named=True)]
 
 
 def _partition_date(context: AssetExecutionContext) -> date | None:
@@ -123,24 +143,27 @@ def _bronze_checks(source: Source, lake: Lake, load: BronzeLoad) -> list[AssetCh
             "problems": MetadataValue.json(problems),
         },
     )
-    missing_columns = [f for f in load.files_failed if "missing required column" in f["error"]]
-    unreadable = [f for f in load.files_failed if f not in missing_columns]
-    failures = [f["error"] for f in [*missing_columns, *unreadable]]
+    quarantined = quarantined_files(source, lake)
+    missing_columns = [f for f in quarantined if "missing required column" in f["error"]]
+    failures = [f["error"] for f in [*missing_columns, *[f for f in quarantined if f not in missing_columns]]]
     evolution = [f"{file}: new column(s) {', '.join(cols)}" for file, cols in load.new_columns.items()]
     contract = AssetCheckResult(
         asset_key=key,
         check_name="contract_columns",
         passed=not failures,
         severity=AssetCheckSeverity.ERROR if missing_columns else AssetCheckSeverity.WARN,
-        description="; ".join(failures)
-        if failures
-        else (
-            "all new files carry the contract's columns"
-            + (f" (schema evolution: {'; '.join(evolution)})" if evolution else "")
+        description=(
+            f"{len(failures)} file(s) in the landing zone quarantined whole: " + "; ".join(failures[:10])
+            if failures
+            else (
+                "every file in the landing zone carries the contract's columns"
+                + (f" (schema evolution: {'; '.join(evolution)})" if evolution else "")
+            )
         ),
         metadata={
-            "files_quarantined_whole": MetadataValue.json(load.files_failed),
+            "files_quarantined_whole": MetadataValue.json(quarantined),
             "new_columns": MetadataValue.json(load.new_columns),
+            "lines_quarantined": int(log["quarantined_rows"].filter(log["status"] != "failed").sum() or 0),
             "notes": MetadataValue.json(load.notes),
         },
     )
@@ -159,12 +182,14 @@ def _silver_checks(source: Source, build: SilverBuild) -> list[AssetCheckResult]
             f"bronze {build.bronze_rows:,} = silver {build.silver_rows:,} + quarantined "
             f"{build.quarantined_rows:,} + superseded {build.superseded_rows:,}"
             + ("" if accounted == build.bronze_rows else f": {build.bronze_rows - accounted:,} rows unaccounted")
+            + (f"; keys repeated within a file ({source.duplicate_keys}), see metadata" if build.duplicate_keys else "")
         ),
         metadata={
             "bronze_rows": build.bronze_rows,
             "silver_rows": build.silver_rows,
             "quarantined_rows": build.quarantined_rows,
             "superseded_rows": build.superseded_rows,
+            "duplicate_keys": MetadataValue.json(build.duplicate_keys),
         },
     )
     types = AssetCheckResult(

@@ -61,11 +61,13 @@ def run_refresh(instance=None, asset_selection=None):
     """Execute the refresh job (or the selected assets of it); returns Dagster's ExecuteInProcessResult (failures
     are in it, not raised)."""
     from orchestration.definitions import build_defs
-    from orchestration.orphaned_runs import free_orphaned_slots, runner_tags
+    from orchestration.orphaned_runs import fail_dead_local_runs, free_orphaned_slots, runner_tags
 
     instance = instance or _dagster_instance()
     for run_id in free_orphaned_slots(instance):
         print(f"freed the warehouse pool slot of run {run_id} (its process had ended)")
+    for run_id in fail_dead_local_runs(instance):
+        print(f"marked run {run_id} failed (its process had ended)")
     job = build_defs().resolve_job_def("warehouse_refresh")  # the lake of the current environment
     return job.execute_in_process(
         instance=instance,
@@ -76,8 +78,9 @@ def run_refresh(instance=None, asset_selection=None):
     )
 
 
-def lake_report(lake: Lake) -> list[tuple[str, int]]:
-    """(table, rows) for every Delta table and every warehouse table, for people to read."""
+def lake_report(lake: Lake, problems: list[str] | None = None) -> list[tuple[str, int]]:
+    """(table, rows) for every Delta table and every warehouse table, for people to read. With `problems`, a
+    warehouse another process holds is said there (its tables left out) instead of raising DuckDB's lock error."""
     rows = []
     for layer in ("bronze", "silver"):
         for path in sorted((lake.root / layer).glob("*")):
@@ -86,19 +89,31 @@ def lake_report(lake: Lake) -> list[tuple[str, int]]:
     if DeltaTable.is_deltatable(str(lake.quarantine)):
         rows.append(("quarantine", pl.scan_delta(str(lake.quarantine)).select(pl.len()).collect().item()))
     if lake.warehouse.exists():
-        with duckdb.connect(str(lake.warehouse), read_only=True) as con:
-            tables = con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema in ('conformed', 'marts') order by 1, 2"
-            ).fetchall()
-            for schema, table in tables:
-                rows.append(
-                    (
-                        f"warehouse.duckdb {schema}.{table}",
-                        con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0],
-                    )
-                )
+        try:
+            rows += _warehouse_rows(lake)
+        except duckdb.IOException as error:
+            if problems is None or "lock" not in str(error).lower():
+                raise
+            from orchestration.resources import warehouse_lock_error
+
+            failure = warehouse_lock_error(lake.warehouse)
+            problems.append(
+                f"warehouse tables not listed: {failure.description if failure else f'{lake.warehouse} is locked'}"
+            )
     return rows
+
+
+def _warehouse_rows(lake: Lake) -> list[tuple[str, int]]:
+    with duckdb.connect(str(lake.warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('conformed', 'marts') order by 1, 2"
+        ).fetchall()
+        count = 'select count(*) from "{}"."{}"'
+        return [
+            (f"warehouse.duckdb {schema}.{table}", con.execute(count.format(schema, table)).fetchone()[0])
+            for schema, table in tables
+        ]
 
 
 def main() -> int:
@@ -125,8 +140,11 @@ def main() -> int:
         print(f"check {evaluation.asset_check_key.to_user_string()}: {verdict}")
     print(f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'}\n")
     print(f"{'table':<62} {'rows':>10}")
-    for table, count in lake_report(lake):
+    problems: list[str] = []
+    for table, count in lake_report(lake, problems):
         print(f"{table:<62} {count:>10,}")
+    for problem in problems:
+        print(f"\n{problem}")
     print(f"\nAnalysts: open {lake.warehouse} read-only with DuckDB (see README, 'Querying the marts')")
     if lake.shared_marts.exists():
         from orchestration.shared_outputs import SHARED_MARTS
@@ -141,7 +159,7 @@ def main() -> int:
             f'query it with `python -m sharing.query "SQL"`; open data: {lake.open_data / "catalog.json"}',
             sep="",
         )
-    return 0 if result.success else 1
+    return 0 if result.success and not problems else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     python -m sharing.query "select * from marts.mart_dossier_on_time_by_agency_month limit 5"
     python -m sharing.query --tables            # what is in the file (and what was done to each column)
     python -m sharing.query --csv "SQL" > out.csv
+    python -m sharing.query --timeout 300 "SQL"   # stop a statement after 300 s (default 60)
 
 Only lake/shared_marts.duckdb (no raw personal data) is opened; the restricted warehouse is not reachable from here:
 the connection is read-only and has external access (ATTACH, reading other files) switched off.
@@ -10,6 +11,7 @@ the connection is read-only and has external access (ATTACH, reading other files
 
 import argparse
 import sys
+import threading
 
 import duckdb
 
@@ -39,22 +41,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", action="store_true", help="list the shared tables")
     parser.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     parser.add_argument("--max-rows", type=int, default=100, help="rows to print as a table (default 100)")
+    parser.add_argument("--timeout", type=float, default=60, help="seconds before the query is stopped (default 60)")
     args = parser.parse_args(argv)
     if not args.sql and not args.tables:
         parser.error("give a SQL query or --tables")
+    if args.timeout <= 0:
+        parser.error("--timeout must be a positive number of seconds")
     with connect() as con:
+        # DuckDB has no statement timeout: a timer interrupts the connection, and the query fails with an error
+        timer = threading.Timer(args.timeout, con.interrupt)
+        timer.start()
         try:
-            relation = con.sql(TABLES_SQL if args.tables else args.sql)
+            _run(con, TABLES_SQL if args.tables else args.sql, args)
         except duckdb.Error as error:
-            print(f"error: {error}", file=sys.stderr)
+            if not timer.is_alive():
+                print(f"error: the query was stopped after {args.timeout:g} s (--timeout)", file=sys.stderr)
+            else:
+                print(f"error: {error}", file=sys.stderr)
             return 2
-        if relation is None:
-            return 0
-        if args.csv:
-            relation.pl().write_csv(sys.stdout)
-        else:
-            relation.show(max_rows=args.max_rows, max_width=200)
+        finally:
+            timer.cancel()
     return 0
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, args: argparse.Namespace) -> None:
+    """Parse, run and print: DuckDB runs a relation's query only when it is fetched, so errors come from either."""
+    relation = con.sql(sql)
+    if relation is None:
+        return
+    if args.csv:
+        relation.pl().write_csv(sys.stdout)
+    else:
+        relation.show(max_rows=args.max_rows, max_width=200)
 
 
 if __name__ == "__main__":
