@@ -84,16 +84,41 @@ def record(
     built_at: datetime | None = None,
 ) -> None:
     """Upsert `object`'s row; `whole` marks a build from scratch (its time becomes `whole_build_at`)."""
+    record_many(
+        lake,
+        [
+            {
+                "object": object,
+                "built_from": built_from,
+                "fingerprint": fingerprint,
+                "watermark": watermark,
+                "whole": whole,
+                "built_at": built_at,
+            }
+        ],
+    )
+
+
+def record_many(lake: Lake, builds: list[dict[str, Any]]) -> None:
+    """`record` for several objects (dicts of its arguments) in one transaction: each open of the file costs
+    ~0.2 s."""
+    if not builds:
+        return
     lake.build_state.parent.mkdir(parents=True, exist_ok=True)
-    text = built_from if built_from is None or isinstance(built_from, str) else json.dumps(built_from, sort_keys=True)
-    when = built_at or datetime.now(UTC)
+    now = datetime.now(UTC)
+    rows = []
+    for build in builds:
+        text = build.get("built_from")
+        text = text if text is None or isinstance(text, str) else json.dumps(text, sort_keys=True)
+        when = build.get("built_at") or now
+        rows.append([build["object"], text, build.get("fingerprint"), build.get("watermark"), when, build.get("whole")])
     with _connect(lake) as con:
         con.execute(DDL)
-        con.execute(
+        con.executemany(
             "insert into builds values ($1, $2, $3, $4, $5, case when $6 then $5 end) on conflict (object) do update "
             "set built_from = excluded.built_from, fingerprint = excluded.fingerprint, watermark = excluded.watermark, "
             "built_at = excluded.built_at, whole_build_at = coalesce(excluded.whole_build_at, builds.whole_build_at)",
-            [object, text, fingerprint, watermark, when, whole],
+            rows,
         )
 
 

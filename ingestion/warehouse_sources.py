@@ -31,6 +31,7 @@ def expose_silver(lake: Lake, names: list[str] | None = None) -> dict[str, str]:
     build_state.ensure(lake)
     recorded = build_state.read_all(lake)
     exposed: dict[str, str] = {}
+    builds = []
     with duckdb.connect(str(lake.warehouse)) as connection:
         for name in names if names is not None else load_catalog():
             location = lake.silver(name)
@@ -42,14 +43,15 @@ def expose_silver(lake: Lake, names: list[str] | None = None) -> dict[str, str]:
             exposed[name] = published.kind
             rewrite = None if published.last_rewrite is None else str(published.last_rewrite)
             previous = recorded.get(f"{SCHEMA}.{name}")
-            build_state.record(
-                lake,
-                f"{SCHEMA}.{name}",
-                built_from={"delta_table": str(location), "version": published.version, "as": published.kind},
-                fingerprint=None,
-                watermark=rewrite,
-                whole=previous is None or previous.watermark != rewrite,
+            builds.append(
+                {
+                    "object": f"{SCHEMA}.{name}",
+                    "built_from": {"delta_table": str(location), "version": published.version, "as": published.kind},
+                    "watermark": rewrite,
+                    "whole": previous is None or previous.watermark != rewrite,
+                }
             )
+    build_state.record_many(lake, builds)
     return exposed
 
 
