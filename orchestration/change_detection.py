@@ -4,9 +4,10 @@ and the bench alike.
 - The sources with something new (ingestion/landing_changes.py: landing files not ingested yet, bronze files silver
   has not applied) → their bronze and silver assets and everything downstream of them (silver views, dbt models,
   published marts, the scorecard, the shared file, open data); checks come with their assets.
-- Any asset never materialized in this instance (a first run, a model added by a deployment) → the whole job: a dbt
-  test can span a selected model and one that does not exist yet.
-- Otherwise nothing: the tick or sensor skips without starting a run.
+- When a source changed and an asset was never materialized in this instance (a first run, a model added by a
+  deployment) → the whole job: a dbt test can span a selected model and one that does not exist yet.
+- Otherwise nothing: the tick or sensor skips without starting a run. An asset that stays unbuilt because a blocking
+  gate failed upstream waits for new data (or `run_pipeline --all`) instead of a rerun of everything every tick.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class RefreshPlan:
     @property
     def reason(self) -> str:
         parts = [f"{name}: {change.reason}" for name, change in sorted(self.changed.items())]
-        if self.never_built:
+        if self.never_built and self.whole:
             parts.append(f"{len(self.never_built)} asset(s) never built, e.g. {self.never_built[0].to_user_string()}")
         return "; ".join(parts) or "no source landed new extracts and every asset is built"
 
@@ -47,7 +48,7 @@ class RefreshPlan:
         """Stable for the same new files and unbuilt assets: a sensor's run key (Dagster skips a repeated key)."""
         content = {
             "changed": {n: [sorted(c.new_files.items()), sorted(c.unapplied)] for n, c in self.changed.items()},
-            "never_built": [k.to_user_string() for k in self.never_built],
+            "whole": self.whole,
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -62,7 +63,7 @@ def plan_refresh(instance: DagsterInstance, asset_graph, lake: Lake) -> RefreshP
     }
     never_built = tuple(sorted(everything - built, key=lambda k: k.to_user_string()))
     changed = changed_sources(lake)
-    if never_built:
+    if changed and never_built:
         keys = everything
     elif changed:
         roots = [AssetKey([layer, name]) for name in changed for layer in ("bronze", "silver")]
