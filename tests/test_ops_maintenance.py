@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 from ingestion.catalog import load_catalog
 from ingestion.warehouse_sources import expose_silver
 from orchestration.lake_maintenance import lake_maintenance
+from orchestration.resources import LakeResource
 from tests.ingest_run import ingest
 
 DOSSIERS = load_catalog()["dossiers"]
@@ -33,7 +34,9 @@ def _land_and_ingest_daily(lake, days: int) -> None:
 
 def _maintain(instance, **config):
     result = lake_maintenance.execute_in_process(
-        instance=instance, run_config={"ops": {"maintain_lake_tables": {"config": config}}}
+        instance=instance,
+        run_config={"ops": {"maintain_lake_tables": {"config": config}}},
+        resources={"lake_resource": LakeResource.from_env()},
     )
     assert result.success
     [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
