@@ -28,7 +28,7 @@ dbt-docs: setup
 
 clean:
 	rm -rf lake/landing lake/bronze lake/silver lake/quarantine lake/ingestion_log lake/published lake/warehouse.duckdb* .dagster_home
-	rm -rf lake/shared_marts.duckdb* lake/open_data
+	rm -rf lake/shared_marts.duckdb* lake/open_data lake/build_state.duckdb*
 
 # Province-scale benchmark against the floor (bench/run.py); BENCH_ARGS="--reuse-landing" keeps a generated landing zone.
 bench: setup

@@ -18,16 +18,21 @@ from ingestion.catalog import load_catalog
 from ingestion.extracts import read_extract
 
 
-def add_extra_day(landing: Path, scale: str, seed: int = 19) -> dict[str, dict]:
-    """Write the next day's files into `landing`; returns {source: {file, rows}}."""
+def add_extra_day(
+    landing: Path, scale: str, seed: int = 19, *, days_after: int = 1, only: tuple[str, ...] | None = None
+) -> dict[str, dict]:
+    """Write the files of the day `days_after` the sample's last into `landing` (only the sources in `only`, when
+    given); returns {source: {file, rows}}."""
     size = sd.SCALES[scale]
     catalog = load_catalog()
-    day = sd.DEFAULT_END + timedelta(days=1)
+    day = sd.DEFAULT_END + timedelta(days=days_after)
     rng = np.random.default_rng(seed + 1)
     cccd = sd.make_citizens(np.random.default_rng(seed), size.citizens)["cccd"].to_numpy()
     written = {}
 
     def put(name: str, frame: pl.DataFrame, file_name: str) -> None:
+        if only is not None and name not in only:
+            return
         source = catalog[name]
         path = landing / source.pattern.split("/")[0] / file_name
         sd._write(frame.select(source.column_names), source, path)

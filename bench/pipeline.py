@@ -3,8 +3,8 @@ is `in_process_executor`), with per-step timings read from the run's event log.
 
     TN_LAKE_DIR=... DAGSTER_HOME=... python -m bench.pipeline RESULT_JSON [--incremental]
 
-`--incremental` runs only the sources with new landing files and what is downstream of them
-(`orchestration.incremental`); without it, the whole `warehouse_refresh` job.
+`--incremental` runs what the nightly schedule would (orchestration/change_detection.py: the sources with new
+landing files and what is downstream of them); without it, the whole `warehouse_refresh` job.
 
 Rows per step: bronze → rows appended, silver → rows typed and checked (the new batch), a check → rows validated,
 dbt → the rows of the models it materialized (where dbt reports them).
@@ -71,20 +71,16 @@ def step_stats(instance: DagsterInstance, run_id: str) -> list[dict]:
 def main(result_path: Path, incremental: bool) -> int:
     started = time.perf_counter()
     from ingestion.lake import Lake
+    from orchestration.change_detection import plan_refresh
     from orchestration.definitions import defs
-    from orchestration.incremental import changed_sources, incremental_selection
-    from orchestration.ingestion_assets import CATALOG
 
     imported = time.perf_counter() - started
     with DagsterInstance.get() as instance:
         selection = None
         if incremental:
-            lake = Lake.from_env()
-            selection = incremental_selection(defs, CATALOG, lake)
-            print(
-                f"incremental: changed sources {changed_sources(CATALOG, lake)}; {len(selection)} assets selected",
-                flush=True,
-            )
+            plan = plan_refresh(instance, defs.resolve_asset_graph(), Lake.from_env())
+            selection = list(plan.keys)
+            print(f"incremental: {plan.reason}; {len(selection)} assets selected", flush=True)
             if not selection:
                 result_path.write_text(
                     json.dumps(

@@ -8,6 +8,8 @@ cannot be installed offline either), goes through the Arrow dataset that deltala
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from deltalake import DeltaTable
 
 
@@ -64,8 +66,7 @@ def last_rewrite(table: DeltaTable) -> int | None:
     return None
 
 
-def rewrite_comment(table: DeltaTable) -> str:
-    version = last_rewrite(table)
+def rewrite_comment(version: int | None) -> str:
     return "Delta table; " + (
         "rows rewritten, deleted or updated before its retained log"
         if version is None
@@ -73,11 +74,17 @@ def rewrite_comment(table: DeltaTable) -> str:
     )
 
 
-def publish_delta(connection, schema: str, name: str, path, storage_options: dict | None = None) -> str:
+@dataclass(frozen=True)
+class Published:
+    kind: str  # view | table
+    version: int  # the snapshot's Delta version
+    last_rewrite: int | None
+
+
+def publish_delta(connection, schema: str, name: str, path, storage_options: dict | None = None) -> Published:
     """Make `schema.name` in a DuckDB file show the table's current snapshot to every later session: a view over
     its Parquet files when DuckDB can read them (no copy; re-pointed at each refresh), else a table copied through
-    Arrow. Its comment names the table's last rewrite (`rewrite_comment`), for the readers that go by ingest time.
-    Returns "view" or "table"."""
+    Arrow. Returns what it published and the table's last rewrite, which the caller records in the build state."""
     table = open_delta(path, storage_options)
     scan = parquet_scan_sql(table)
     target = f"{quoted(schema)}.{quoted(name)}"
@@ -92,8 +99,10 @@ def publish_delta(connection, schema: str, name: str, path, storage_options: dic
             connection.execute(f"create or replace table {target} as select * from _delta_snapshot").fetchall()
         finally:
             connection.unregister("_delta_snapshot")
-    connection.execute(f"comment on {kind} {target} is {sql_string(rewrite_comment(table))}").fetchall()
-    return kind
+    rewrite = last_rewrite(table)
+    # Kept until dbt's macros read build_state.builds instead of this comment (issue 17, decision 2's branch).
+    connection.execute(f"comment on {kind} {target} is {sql_string(rewrite_comment(rewrite))}").fetchall()
+    return Published(kind, table.version(), rewrite)
 
 
 def _drop_other_kind(connection, schema: str, name: str, keep: str) -> None:

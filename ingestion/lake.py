@@ -100,6 +100,11 @@ class Lake:
         return self.root / "warehouse.duckdb"
 
     @property
+    def build_state(self) -> Path:
+        """One row per built object: what each incremental build was built from (ingestion/build_state.py)."""
+        return self.root / "build_state.duckdb"
+
+    @property
     def shared_marts(self) -> Path:
         """The shared marts file for analysts and the IOC: pseudonymised, no raw personal data (issue 7)."""
         return self.root / "shared_marts.duckdb"

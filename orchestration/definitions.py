@@ -14,7 +14,7 @@ from orchestration.quality_checks import quality_checks
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import LakeResource
 from orchestration.schedules import TRANSIENT_RETRY, nightly_warehouse_refresh, weekly_lake_maintenance
-from orchestration.sensors import ingest_landed_files, landing_zone_sensor
+from orchestration.sensors import landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
 
 warehouse_refresh = define_asset_job(
@@ -39,7 +39,7 @@ def build_defs() -> Definitions:
             privacy_requests,
         ],
         asset_checks=quality_checks,
-        jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance, *privacy_jobs],
+        jobs=[warehouse_refresh, lake_maintenance, *privacy_jobs],
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance, privacy_deadline_check],
         sensors=[landing_zone_sensor, alert_on_run_failure, department_problem_alerts],
         resources={"dbt": DbtCliResource(project_dir=dbt_project), "lake_resource": LakeResource.from_env()},

@@ -1,9 +1,12 @@
 """Run the whole warehouse refresh once, from the command line, and print what it built.
 
     python -m orchestration.run_pipeline            # generates sample extracts if the landing zone is empty
+    python -m orchestration.run_pipeline --all      # every asset, whatever changed
 
 Runs the `warehouse_refresh` job in process against the project's Dagster instance (DAGSTER_HOME, default
-`.dagster_home/`), so the run also shows in the Dagster UI.
+`.dagster_home/`), so the run also shows in the Dagster UI. It runs what the nightly schedule would
+(orchestration/change_detection.py): on a fresh lake everything, then only the sources with new extracts and what is
+downstream of them, and nothing at all when nothing is new.
 """
 
 import argparse
@@ -57,7 +60,7 @@ def ensure_local_pseudonym_key() -> None:
     )
 
 
-def run_refresh(instance=None, asset_selection=None):
+def run_refresh(instance=None, asset_selection=None, defs=None):
     """Execute the refresh job (or the selected assets of it); returns Dagster's ExecuteInProcessResult (failures
     are in it, not raised)."""
     from orchestration.definitions import build_defs
@@ -68,7 +71,7 @@ def run_refresh(instance=None, asset_selection=None):
         print(f"freed the warehouse pool slot of run {run_id} (its process had ended)")
     for run_id in fail_dead_local_runs(instance):
         print(f"marked run {run_id} failed (its process had ended)")
-    job = build_defs().resolve_job_def("warehouse_refresh")  # the lake of the current environment
+    job = (defs or build_defs()).resolve_job_def("warehouse_refresh")  # the lake of the current environment
     return job.execute_in_process(
         instance=instance,
         asset_selection=asset_selection,
@@ -124,6 +127,7 @@ def main() -> int:
         default="small",
         help="sample size to generate when the landing zone is empty",
     )
+    parser.add_argument("--all", action="store_true", help="run every asset, not only what changed")
     args = parser.parse_args()
     lake = Lake.from_env()
     if not any(lake.landing.glob("*/*")):
@@ -134,7 +138,19 @@ def main() -> int:
     from orchestration.dbt_project import prepare_manifest
 
     prepare_manifest()
-    result = run_refresh()
+    from orchestration.change_detection import plan_refresh
+    from orchestration.definitions import build_defs
+
+    instance, defs = _dagster_instance(), build_defs()
+    selection = None
+    if not args.all:
+        plan = plan_refresh(instance, defs.resolve_asset_graph(), lake)
+        if not plan:
+            print(f"nothing to refresh: {plan.reason} (--all runs every asset anyway)")
+            return 0
+        print(f"refreshing {'every asset' if plan.whole else f'{len(plan.keys)} assets'}: {plan.reason}")
+        selection = None if plan.whole else list(plan.keys)
+    result = run_refresh(instance, selection, defs)
     for evaluation in result.get_asset_check_evaluations():
         verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
         print(f"check {evaluation.asset_check_key.to_user_string()}: {verdict}")

@@ -5,17 +5,15 @@ deploy/dagster.yaml.)
 
 Why a schedule and not declarative automation: the refresh is a batch the province plans around (extracts arrive
 during the day, the IOC reads marts in the morning), the blocking GX gates must run in the same run as what they
-guard, and a schedule's tick is visible and re-playable in the UI. The tick asks the instance which sources landed
-files since their last bronze materialization and requests only those sources and everything downstream of them,
-so a night with no new extracts skips (with a reason shown on the tick) instead of rebuilding the warehouse.
+guard, and a schedule's tick is visible and re-playable in the UI. The tick asks the one change detector
+(orchestration/change_detection.py) what to run: only the sources with new extracts and everything downstream of
+them, so a night with no new extracts skips (with a reason shown on the tick) instead of rebuilding the warehouse.
 """
 
 import os
 from datetime import datetime
 
 from dagster import (
-    AssetKey,
-    AssetSelection,
     Backoff,
     DefaultScheduleStatus,
     Jitter,
@@ -27,8 +25,7 @@ from dagster import (
     schedule,
 )
 
-from ingestion.catalog import load_catalog
-from ingestion.lake import Lake
+from orchestration.change_detection import plan_refresh
 from orchestration.lake_maintenance import lake_maintenance
 from orchestration.resources import LakeResource
 
@@ -48,26 +45,6 @@ TRANSIENT_RETRY = RetryPolicy(
 )
 
 
-def _last_materialized(context: ScheduleEvaluationContext, key: AssetKey) -> float | None:
-    event = context.instance.get_latest_materialization_event(key)
-    return event.timestamp if event else None
-
-
-def changed_sources(context: ScheduleEvaluationContext, lake: Lake) -> dict[str, str]:
-    """Source name → why it needs a refresh: new landing files, never built, or silver behind bronze."""
-    changed = {}
-    for source in load_catalog().values():
-        bronze = _last_materialized(context, AssetKey(["bronze", source.name]))
-        silver = _last_materialized(context, AssetKey(["silver", source.name]))
-        files = [p for p in lake.landing.glob(source.pattern) if p.is_file()]
-        newer = [p.name for p in files if bronze is None or p.stat().st_mtime > bronze]
-        if newer:
-            changed[source.name] = f"{len(newer)} landing file(s) since last load: {', '.join(sorted(newer)[:5])}"
-        elif files and (silver is None or (bronze is not None and silver < bronze)):
-            changed[source.name] = "silver is older than bronze (an earlier run stopped half-way)"
-    return changed
-
-
 @schedule(
     name="nightly_warehouse_refresh",
     job_name="warehouse_refresh",
@@ -77,23 +54,12 @@ def changed_sources(context: ScheduleEvaluationContext, lake: Lake) -> dict[str,
     description="01:00 Asia/Ho_Chi_Minh: refresh the sources that landed files, and everything downstream of them.",
 )
 def nightly_warehouse_refresh(context: ScheduleEvaluationContext, lake_resource: LakeResource):
-    changed = changed_sources(context, lake_resource.lake())
-    if not changed:
+    plan = plan_refresh(context.instance, context.repository_def.asset_graph, lake_resource.lake())
+    if not plan:
         return SkipReason("No source landed new extracts since its last load; nothing to refresh.")
-    graph = context.repository_def.asset_graph
-    roots = [AssetKey(["bronze", name]) for name in changed]
-    keys = AssetSelection.assets(*roots).downstream().resolve(graph)
-    everything = AssetSelection.all().resolve(graph)
-    # Anything never built (the first night: seeds, dimensions, maps) means a full build: a dbt test can span a
-    # selected model and one that does not exist yet.
-    if any(_last_materialized(context, key) is None for key in everything - keys):
-        keys = everything
+    context.log.info(f"refreshing: {plan.reason}")
     tick = context.scheduled_execution_time or datetime.now()
-    return RunRequest(
-        run_key=f"nightly-{tick:%Y-%m-%d}",
-        asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
-        tags={"warehouse/changed_sources": ",".join(sorted(changed))},
-    )
+    return RunRequest(run_key=f"nightly-{tick:%Y-%m-%d}", asset_selection=list(plan.keys), tags=plan.tags)
 
 
 weekly_lake_maintenance = ScheduleDefinition(

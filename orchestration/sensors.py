@@ -1,79 +1,49 @@
-"""Start ingestion when a file lands: a sensor over the landing zone, one run per batch of new or changed files.
+"""Live mode: when a file lands, refresh what it changes, end to end (turn `landing_zone_sensor` on in the UI).
 
-The cursor holds each landing file's size and modification time (cheap to list, even for big extracts); the
-run it starts ingests only what is new, because bronze skips any file whose content hash it already holds.
+Each evaluation asks the one change detector (orchestration/change_detection.py) and requests a `warehouse_refresh`
+run of the changed sources and everything downstream of them, up to the shared file and open data. Bursts coalesce:
+while a run of the job is queued or running the sensor skips, and the next run takes everything that landed
+meanwhile (the detector reads what the lake has ingested, not a cursor of what the sensor saw). A run key per set of
+new files keeps a failed run from being started again for the same files.
 """
 
-import hashlib
-import json
-
 from dagster import (
-    AssetSelection,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
-    SensorResult,
     SkipReason,
-    define_asset_job,
     sensor,
 )
 
-from ingestion.extracts import landing_files
-from ingestion.lake import Lake
-from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
+from orchestration.change_detection import plan_refresh
 from orchestration.resources import LakeResource
 
-ingest_landed_files = define_asset_job(
-    "ingest_landed_files",
-    selection=AssetSelection.groups("bronze", "silver"),
-    description="Bronze and silver for the sources with new landing files (started by the landing sensor).",
-)
-
-
-def landing_signatures(lake: Lake) -> dict[str, dict[str, str]]:
-    """source → {file relative to landing: 'size:mtime_ns'}."""
-    signatures = {}
-    for name, source in CATALOG.items():
-        files = {}
-        for path in landing_files(source, lake.landing):
-            stat = path.stat()
-            files[str(path.relative_to(lake.landing))] = f"{stat.st_size}:{stat.st_mtime_ns}"
-        signatures[name] = files
-    return signatures
-
-
-def changed_sources(previous: dict, current: dict) -> dict[str, list[str]]:
-    """Sources with files that are new or changed since `previous` (a removed file starts nothing)."""
-    changed = {}
-    for name, files in current.items():
-        seen = previous.get(name, {})
-        new = sorted(f for f, signature in files.items() if seen.get(f) != signature)
-        if new:
-            changed[name] = new
-    return changed
+REFRESH_JOB = "warehouse_refresh"
+ACTIVE = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+    DagsterRunStatus.CANCELING,
+]
 
 
 @sensor(
-    job=ingest_landed_files,
+    job_name=REFRESH_JOB,
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.STOPPED,
-    description="Starts bronze+silver ingestion of the sources whose landing folders got new or changed files.",
+    description="Live mode: refreshes the sources whose landing folders got new files, and everything downstream "
+    "of them; one run at a time, the next one takes what landed meanwhile.",
 )
 def landing_zone_sensor(context: SensorEvaluationContext, lake_resource: LakeResource):
+    active = context.instance.get_run_records(RunsFilter(job_name=REFRESH_JOB, statuses=ACTIVE), limit=1)
+    if active:
+        return SkipReason(f"run {active[0].dagster_run.run_id} of {REFRESH_JOB} is not finished yet")
     lake = lake_resource.lake()
-    previous = json.loads(context.cursor) if context.cursor else {}
-    current = landing_signatures(lake)
-    changed = changed_sources(previous, current)
-    if not changed:
+    plan = plan_refresh(context.instance, context.repository_def.asset_graph, lake)
+    if not plan:
         return SkipReason(f"no new files in {lake.landing}")
-    keys = [key for name in changed for key in (bronze_key(CATALOG[name]), silver_key(CATALOG[name]))]
-    run_key = hashlib.sha256(
-        json.dumps({n: {f: current[n][f] for f in fs} for n, fs in changed.items()}, sort_keys=True).encode()
-    ).hexdigest()[:16]
-    context.log.info("new landing files: " + "; ".join(f"{n}: {', '.join(fs)}" for n, fs in changed.items()))
-    return SensorResult(
-        run_requests=[
-            RunRequest(run_key=run_key, asset_selection=keys, tags={"landing_sources": ",".join(sorted(changed))})
-        ],
-        cursor=json.dumps(current, sort_keys=True),
-    )
+    context.log.info(f"refreshing: {plan.reason}")
+    return RunRequest(run_key=f"landed-{plan.signature}", asset_selection=list(plan.keys), tags=plan.tags)

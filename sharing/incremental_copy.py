@@ -9,9 +9,11 @@ holds gets only the source rows whose `changed_since` is newer than its watermar
   the pseudonym key (the fingerprint is an HMAC), or what the source reads besides its rows (`relation_state`);
 - the source was rebuilt whole since (its oldest row is newer than the watermark);
 - the last whole build is over a week old (deleted rows leave holes in the file until a rewrite);
-- after the update the table's row count differs from the source's (a row deleted at the source).
+- after the update the table's row count differs from the source's (a row deleted at the source);
+- the published file is not the one the state was recorded for (its `sharing.tables.built_at` differs).
 
-The state lives in the shared table's comment: `{"fingerprint", "watermark", "whole_built_at"}`.
+The state is the table's row `shared.<schema.table>` in the build state (ingestion/build_state.py): fingerprint,
+watermark, last whole build. The caller records it only once the file it describes is published.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 
+from ingestion.build_state import Build
 from ingestion.duckdb_delta import quoted
 
 WHOLE_BUILD_MAX_AGE = timedelta(days=7)
@@ -42,6 +45,11 @@ class CopyResult:
     reason: str  # why whole, or what the update replaced
     rows_written: int
     rows: int  # in the table afterwards
+    fingerprint: str | None = None  # the state to record once the file is published (incremental tables only)
+    watermark: str | None = None
+    reads: str = ""  # what the rows depend on besides the source's, for a person reading the build state
+    tracked: bool = False  # an incremental table: its state is recorded once the file is published
+    old_rows: str | None = None  # SQL condition on the rows kept from the published file (updated in place only)
 
 
 def copy_table(
@@ -57,26 +65,31 @@ def copy_table(
     key: bytes,
     built_at: datetime,
     from_published: bool,
+    recorded: Build | None,
+    states: dict[str, Build],
+    published_built_at: datetime | None = None,
     why_fresh: str = "",
 ) -> CopyResult:
     """Bring shared table `name` (output key column `unique_key`) up to date with `select` from `database`.`source`,
-    filtering on the source column `changed_since`; `description` is what the rows depend on besides the source.
-    In a copy of the published file (`from_published`) a table that needs a whole build raises WholeBuildNeeded;
-    in a new file it is built whole, `why_fresh` saying why the file is new."""
+    filtering on the source column `changed_since`; `description` is what the rows depend on besides the source,
+    `recorded` the table's last recorded build, `states` every recorded build (what the source reads).
+    In a copy of the published file (`from_published`, built at `published_built_at`) a table that needs a whole
+    build raises WholeBuildNeeded; in a new file it is built whole, `why_fresh` saying why the file is new."""
     sourced, changed = f"{database}.{source}", quoted(changed_since)
+    reads = ""
     try:
-        fingerprint = _fingerprint(key, description, relation_state(con, database, source))
+        reads = relation_state(con, database, source, states)
+        fingerprint = _fingerprint(key, description, reads)
     except ValueError as unknown:  # whole, every time: nothing to compare against
         fingerprint, unknown_reads = None, str(unknown)
-    recorded = _recorded_state(con, name)
-    watermark = recorded and recorded["watermark"]
+    watermark = recorded.watermark if recorded else None
     newest, source_rows, rebuilt_since = con.execute(
         f"select max({changed})::varchar, count(*), coalesce(min({changed}) > ?, true) from {sourced}", [watermark]
     ).fetchall()[0]
     reason = (
         unknown_reads
         if fingerprint is None
-        else _why_whole(recorded, fingerprint, rebuilt_since, built_at)
+        else _why_whole(recorded, fingerprint, rebuilt_since, built_at, published_built_at)
         if from_published
         else why_fresh
     )
@@ -86,26 +99,39 @@ def copy_table(
         ).fetchall()[0][0]
         con.execute(f"delete from {name} where {quoted(unique_key)} in (select {quoted(unique_key)} from shared_delta)")
         con.execute(f"insert into {name} by name select * from shared_delta")
+        # the written keys stay (a temp table, not in the file) for the PII scan to tell old rows from new ones
+        written_keys = quoted("written_" + name)
+        con.execute(f"create or replace temp table {written_keys} as select {quoted(unique_key)} k from shared_delta")
         con.execute("drop table shared_delta")
         if con.execute(f"select count(*) from {name}").fetchall()[0][0] == source_rows:
-            _record_state(con, name, fingerprint, newest, recorded["whole_built_at"])
-            return CopyResult("incremental", f"{written:,} rows changed since {watermark}", written, source_rows)
+            changed_rows = f"{written:,} rows changed since {watermark}"
+            old_rows = f"{quoted(unique_key)} not in (select k from temp.main.{written_keys})"
+            return CopyResult(
+                "incremental", changed_rows, written, source_rows, fingerprint, newest, reads, True, old_rows
+            )
         reason = "its row count differs from the source's after the update (rows deleted at the source)"
     if from_published:
         raise WholeBuildNeeded(f"{name}: {reason}")
     rows = con.execute(f"create or replace table {name} as {select}").fetchall()[0][0]
-    _record_state(con, name, fingerprint, newest, built_at.isoformat())
-    return CopyResult("whole", reason, rows, rows)
+    return CopyResult("whole", reason, rows, rows, fingerprint, newest, reads, True)
 
 
-def _why_whole(recorded: dict | None, fingerprint: str, rebuilt_since: bool, built_at: datetime) -> str | None:
-    if recorded is None:
-        return "no earlier build of this table in the published file"
-    if recorded["fingerprint"] != fingerprint:
+def _why_whole(
+    recorded: Build | None,
+    fingerprint: str,
+    rebuilt_since: bool,
+    built_at: datetime,
+    published_built_at: datetime | None,
+) -> str | None:
+    if recorded is None or recorded.whole_build_at is None:
+        return "no earlier build of this table in the build state"
+    if recorded.built_at != published_built_at:
+        return "the published file is not the one its build state was recorded for"
+    if recorded.fingerprint != fingerprint:
         return "its configuration, treatments, source, key or what the source reads changed"
-    if recorded["watermark"] is None or rebuilt_since:
+    if recorded.watermark is None or rebuilt_since:
         return "the source was rebuilt whole (or emptied) since the last build"
-    if built_at - datetime.fromisoformat(recorded["whole_built_at"]) > WHOLE_BUILD_MAX_AGE:
+    if built_at - recorded.whole_build_at > WHOLE_BUILD_MAX_AGE:
         return f"the last whole build is older than {WHOLE_BUILD_MAX_AGE.days} days"
     return None
 
@@ -115,26 +141,16 @@ def _fingerprint(key: bytes, *parts: str) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def _recorded_state(con: duckdb.DuckDBPyConnection, name: str) -> dict | None:
-    entry = _catalog_entry(con, con.execute("select current_database()").fetchall()[0][0], name)
-    state = _json_object(entry[2]) if entry else None
-    return state if state and {"fingerprint", "watermark", "whole_built_at"} <= set(state) else None
-
-
-def _record_state(
-    con: duckdb.DuckDBPyConnection, name: str, fingerprint: str | None, watermark: str | None, whole_built_at: str
-) -> None:
-    state = {"fingerprint": fingerprint, "watermark": watermark, "whole_built_at": whole_built_at}
-    con.execute(f"comment on table {name} is '{json.dumps(state)}'")
-
-
-def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str) -> str:
-    """What a warehouse relation's rows depend on, as text that changes when they may have changed:
-    a commented relation (silver: its last whole rewrite; dbt incremental tables: their fingerprint) its comment's
-    fingerprint, a view its SQL and the state of what it reads, any other table a hash of its content."""
+def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str, states: dict[str, Build]) -> str:
+    """What a warehouse relation's rows depend on, as text that changes when they may have changed: its row in the
+    build state (its fingerprint and last whole build: for silver, its last rewrite), else a
+    commented relation's comment fingerprint (dbt's models until they record in the build state), a view its SQL and
+    the state of what it reads, any other table a hash of its content."""
     entry = _catalog_entry(con, database, relation)
     if entry is None:
         raise LookupError(f"{database}.{relation} is not in the warehouse")
+    if (recorded := states.get(relation)) is not None:
+        return f"{relation}={recorded.fingerprint}:{recorded.whole_build_at}"
     kind, sql, comment = entry
     if comment:
         recorded = _json_object(comment)
@@ -147,7 +163,7 @@ def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str)
         ]
         return f"{relation}={rows}:{content}"
     reads = sorted(_relations_read(con, database, sql))
-    return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r) for r in reads)])
+    return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r, states) for r in reads)])
 
 
 def _catalog_entry(

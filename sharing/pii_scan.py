@@ -93,6 +93,7 @@ class ColumnScan:
 @dataclass(frozen=True)
 class ScanReport:
     columns: tuple[ColumnScan, ...]
+    tables_in_part: int = 0  # tables whose unchanged rows were checked against new needles only
 
     @property
     def tables(self) -> list[str]:
@@ -110,6 +111,7 @@ class ScanReport:
         text = (
             f"PII scan: {len(self.tables)} tables, {len(self.columns)} columns, {self.values_scanned:,} values, "
             f"{sum(c.hit_count for c in self.hits)} hits"
+            + (f" ({self.tables_in_part} tables' old rows against new needles only)" if self.tables_in_part else "")
         )
         for c in self.hits:
             text += f"\n  {c.table}.{c.column}: {c.hits} e.g. {c.sample}"
@@ -178,60 +180,110 @@ def scan_parquet(files: dict[str, Path], needles: Needles) -> ScanReport:
         return scan(con, needles)
 
 
-def scan(con: duckdb.DuckDBPyConnection, needles: Needles = Needles(), database: str | None = None) -> ScanReport:
+def scan(
+    con: duckdb.DuckDBPyConnection,
+    needles: Needles = Needles(),
+    database: str | None = None,
+    *,
+    unchanged: dict[str, str] | None = None,
+    new_needles: Needles | None = None,
+) -> ScanReport:
     """Scan every base table of `database` (default: the connection's own): the identifier rules in one pass per
     table (and once per distinct value of a column of few values), and one Aho-Corasick pass over every distinct
-    multi-word text value of the whole file for the names."""
+    multi-word text value of the whole file for the names.
+
+    `unchanged` maps a table (schema.table) to a SQL condition on the rows an earlier clean scan already checked
+    against every needle of its time: those rows are checked only against `new_needles` (identifiers and names the
+    earlier scan did not have; the patterns cannot have changed), every other row against everything."""
     database = database or con.execute("select current_database()").fetchall()[0][0]
+    unchanged = unchanged or {}
     columns = con.execute(
         "select schema_name, table_name, column_name, data_type from duckdb_columns() "
         "where database_name = $1 and not internal order by 1, 2, column_index",
         [database],
     ).fetchall()
-    con.register("_pii_ids_arrow", needles.identifiers())
-    con.execute("create or replace temp table _pii_ids as select v from _pii_ids_arrow")
-    con.unregister("_pii_ids_arrow")
+    _load_ids(con, "_pii_ids", needles)
+    _load_ids(con, "_pii_new_ids", new_needles or Needles())
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, data_type in columns:
         by_table.setdefault((schema, table), []).append((column, data_type))
-    results, name_candidates = [], []
+    results: list[ColumnScan] = []
+    candidates: dict[str, list[str]] = {"all": [], "new": []}
+    in_part = 0
     for (schema, table), table_columns in by_table.items():
         ref = ".".join(quoted(part) for part in (database, schema, table))
-        rules = [_rules(column, data_type) for column, data_type in table_columns]
-        counts = _rule_counts(con, ref, table_columns, rules)
-        for i, ((column, data_type), rule) in enumerate(zip(table_columns, rules)):
-            values, cccd, phone, id_like = counts[i]
-            # The population's identifiers are looked up only where a value could be one (9–12 digits): one hash
-            # join per such column instead of one per column of the file.
-            known = (
-                con.execute(
-                    f"select count(*) from {ref} where {rule.id_like} and {rule.id_value} in (select v from _pii_ids)"
-                ).fetchall()[0][0]
-                if id_like
-                else 0
+        old = unchanged.get(f"{schema}.{table}")
+        if old is None:
+            parts = [(ref, "_pii_ids", True, "all")]
+        else:
+            in_part += 1
+            parts = [
+                (f"(select * from {ref} where not coalesce({old}, false))", "_pii_ids", True, "all"),
+                (f"(select * from {ref} where coalesce({old}, false))", "_pii_new_ids", False, "new"),
+            ]
+        for part, ids, patterns, names in parts:
+            scanned, queries = _scan_table(con, f"{schema}.{table}", part, table_columns, ids, patterns, len(results))
+            results.extend(scanned)
+            candidates[names].extend(queries)
+    con.execute("drop table if exists _pii_ids; drop table if exists _pii_new_ids")
+    for names, group in (("all", needles), ("new", new_needles or Needles())):
+        if candidates[names] and group.names:
+            results = _with_name_hits(con, results, candidates[names], group)
+    return ScanReport(tuple(_merged(results)), in_part)
+
+
+def _load_ids(con, table: str, needles: Needles) -> None:
+    con.register("_pii_ids_arrow", needles.identifiers())
+    con.execute(f"create or replace temp table {table} as select v from _pii_ids_arrow")
+    con.unregister("_pii_ids_arrow")
+
+
+def _scan_table(
+    con, table: str, ref: str, table_columns: list[tuple[str, str]], ids: str, patterns: bool, offset: int
+) -> tuple[list[ColumnScan], list[str]]:
+    """One table's (or part of a table's) columns against the identifiers in temp table `ids` (and the two
+    patterns when `patterns`); returns the column results and the name-candidate queries (indices from `offset`)."""
+    rules = [_rules(column, data_type, patterns) for column, data_type in table_columns]
+    counts = _rule_counts(con, ref, table_columns, rules)
+    results, name_candidates = [], []
+    for i, ((column, data_type), rule) in enumerate(zip(table_columns, rules)):
+        values, cccd, phone, id_like = counts[i]
+        # The population's identifiers are looked up only where a value could be one (9–12 digits): one hash
+        # join per such column instead of one per column of the file.
+        known_rule = f"({rule.id_like} and {rule.id_value} in (select v from {ids}))"
+        known = con.execute(f"select count(*) from {ref} where {known_rule}").fetchall()[0][0] if id_like else 0
+        if rule.numeric and known * 100 < values:
+            known = 0  # a few amounts equal to a phone number without its 0 by chance: not a column of ids
+        hits = {k: n for k, n in (("cccd", cccd), ("phone", phone), ("known_id", known)) if n}
+        sample = None
+        if hits:
+            where = " or ".join(w for w, n in ((rule.cccd, cccd), (rule.phone, phone), (known_rule, known)) if n)
+            sample = mask(con.execute(f"select {rule.value} from {ref} where {where} limit 1").fetchall()[0][0])
+        results.append(ColumnScan(table, column, data_type, values, hits, sample))
+        if rule.textual:
+            # a full name has at least two words: values without a blank cannot hold one (ids, codes, hashes);
+            # `contains` on each blank RE2's \s matches rules out most values before the regex (2.3 -> 0.5 s on 5 M
+            # dossiers)
+            blank = " or ".join(f"contains({rule.value}, chr({c}))" for c in ASCII_BLANKS)
+            name_candidates.append(
+                f"select {offset + i} as i, {rule.value} as v from {ref} "
+                f"where ({blank}) and regexp_matches({rule.value}, '\\S\\s+\\S') group by all"
             )
-            if rule.numeric and known * 100 < values:
-                known = 0  # a few amounts equal to a phone number without its 0 by chance: not a column of ids
-            hits = {k: n for k, n in (("cccd", cccd), ("phone", phone), ("known_id", known)) if n}
-            sample = None
-            if hits:
-                known_rule = f"({rule.id_like} and {rule.id_value} in (select v from _pii_ids))"
-                where = " or ".join(w for w, n in ((rule.cccd, cccd), (rule.phone, phone), (known_rule, known)) if n)
-                sample = mask(con.execute(f"select {rule.value} from {ref} where {where} limit 1").fetchall()[0][0])
-            results.append(ColumnScan(f"{schema}.{table}", column, data_type, values, hits, sample))
-            if needles.names and rule.textual:
-                # a full name has at least two words: values without a blank cannot hold one (ids, codes, hashes);
-                # `contains` on each blank RE2's \s matches rules out most values before the regex (2.3 -> 0.5 s on 5 M
-                # dossiers)
-                blank = " or ".join(f"contains({rule.value}, chr({c}))" for c in ASCII_BLANKS)
-                name_candidates.append(
-                    f"select {len(results) - 1} as i, {rule.value} as v from {ref} "
-                    f"where ({blank}) and regexp_matches({rule.value}, '\\S\\s+\\S') group by all"
-                )
-    con.execute("drop table if exists _pii_ids")
-    if name_candidates:
-        results = _with_name_hits(con, results, name_candidates, needles)
-    return ScanReport(tuple(results))
+    return results, name_candidates
+
+
+def _merged(results: list[ColumnScan]) -> list[ColumnScan]:
+    """One result per column: a table scanned in two parts (changed rows, unchanged rows) adds up."""
+    merged: dict[tuple[str, str], ColumnScan] = {}
+    for c in results:
+        if (seen := merged.get((c.table, c.column))) is None:
+            merged[(c.table, c.column)] = c
+            continue
+        hits = {k: seen.hits.get(k, 0) + c.hits.get(k, 0) for k in {*seen.hits, *c.hits}}
+        merged[(c.table, c.column)] = ColumnScan(
+            c.table, c.column, c.type, seen.values + c.values, hits, seen.sample or c.sample
+        )
+    return list(merged.values())
 
 
 def _rule_counts(con, ref: str, table_columns: list[tuple[str, str]], rules: list[_ColumnRules]) -> list[tuple]:
@@ -280,7 +332,7 @@ class _ColumnRules:
 NOT_SEARCHED_PREFIXES = ("DATE", "TIME", "BOOLEAN", "INTERVAL")
 
 
-def _rules(column: str, data_type: str) -> _ColumnRules:
+def _rules(column: str, data_type: str, patterns: bool = True) -> _ColumnRules:
     value = f"{quoted(column)}::varchar"
     numeric = data_type in NUMERIC_TYPES or data_type.startswith("DECIMAL")
     searched = not numeric and not data_type.startswith(NOT_SEARCHED_PREFIXES)
@@ -297,8 +349,8 @@ def _rules(column: str, data_type: str) -> _ColumnRules:
         value,
         True,
         False,
-        f"regexp_matches({value}, '{CCCD_RE}')",
-        f"regexp_matches({value}, '{PHONE_RE}')",
+        f"regexp_matches({value}, '{CCCD_RE}')" if patterns else "false",
+        f"regexp_matches({value}, '{PHONE_RE}')" if patterns else "false",
         f"(length({value}) between 9 and 12 and regexp_full_match({value}, '[0-9]+'))",
         value,
     )

@@ -11,6 +11,7 @@ never half of one; a connection already open keeps reading the old one).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -21,13 +22,24 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import build_state
+from ingestion.build_state import Build
 from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
 from privacy.restriction import restricted_hashes, without_restricted
 from sharing.config import ColumnRule, SharedTable, SharingConfig
 from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
+from sharing.pii_scan import (
+    CCCD_RE,
+    NEEDLE_SOURCES,
+    PHONE_RE,
+    Needles,
+    ScanReport,
+    contract_pii_columns,
+    refuse_leaks,
+    scan,
+)
 from sharing.pii_scan import PersonalDataLeak as PersonalDataLeak  # raised here, callers catch it from here too
-from sharing.pii_scan import ScanReport, contract_pii_columns, refuse_leaks, scan, warehouse_needles
 from sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
 
 WAREHOUSE_ALIAS = "wh"
@@ -36,6 +48,9 @@ LOOKS_PERSONAL = re.compile(
     r"(^|_)(cccd|cmnd|phone|email|address|date_of_birth|dob)($|_)"
     r"|^((applicant|reporter|patient|student|citizen|owner|legal_rep|person)_)?full_name$"
 )
+NEEDLES_CHANGED_SINCE = "built_at"  # a needle source column: the old rows of a file need checking only for newer ones
+SCAN_STATE = "shared.pii_scan"  # build-state row: the needles the published file's rows were last checked against
+SCAN_VERSION = "1"  # raise when the scan's rules change: the next scan checks every row again
 
 
 @dataclass
@@ -55,6 +70,7 @@ class BuildOutcome:
     skipped: list[dict] = field(default_factory=list)  # configured tables with no warehouse table
     dropped_unclassified: list[str] = field(default_factory=list)  # personal-looking columns dropped by default
     scan: ScanReport | None = None
+    scan_state: dict | None = None  # what to record once the file is published (the needles' source and watermark)
     seconds: float = 0.0
 
 
@@ -119,6 +135,31 @@ def _suppressed(table: SharedTable, inner: str, kept: list[str], threshold: int)
     return f"select {select}, {flag} as {SUPPRESSED_FLAG} from ({inner})"
 
 
+def needle_source(tables: dict) -> tuple[str | None, bool]:
+    """The relation the scan's needles come from, and whether it says when each row changed."""
+    name = next((n for n in NEEDLE_SOURCES if n in tables), None)
+    return name, name is not None and NEEDLES_CHANGED_SINCE in {c for c, _ in tables[name]}
+
+
+def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict, since: str | None = None) -> Needles:
+    """The population's names, CCCDs and phones (only of the rows changed after `since`, when given)."""
+    name, _ = needle_source(tables)
+    if name is None:
+        return Needles()
+    cols = {c for c, _ in tables[name]}
+
+    def pick(column: str) -> str:
+        return quoted(column) if column in cols else "null"
+
+    where = f" where {quoted(NEEDLES_CHANGED_SINCE)} > ?" if since is not None else ""
+    frame = con.sql(
+        f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
+        f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}{where}",
+        params=[since] if since is not None else None,
+    ).pl()
+    return Needles.of(*(frame[c] for c in ("n", "c", "p")))
+
+
 def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOutcome:
     """Build lake/shared_marts.duckdb from lake/warehouse.duckdb; raises PersonalDataLeak (and publishes nothing) on a
     hit."""
@@ -127,12 +168,13 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
     building = target.with_name(f"{target.stem}_building_{os.getpid()}.duckdb")  # own catalog name
     leftovers = (building, building.with_name(building.name + ".wal"))
     built_at = datetime.now(UTC)
+    states = build_state.read_all(lake)
     try:
         outcome = None
         if any(t.incremental for t in config.tables) and target.exists():
             shutil.copyfile(target, building)  # incremental tables start from their published rows
             try:
-                outcome = _build_into(building, lake, config, key, built_at, from_published=True)
+                outcome = _build_into(building, lake, config, key, built_at, states, from_published=True)
             except WholeBuildNeeded as needed:  # a whole table belongs in a fresh file, not beside freed pages
                 why_fresh = str(needed)
             except duckdb.Error as unusable:  # e.g. a damaged file: the fresh build still fails on a real problem
@@ -142,14 +184,56 @@ def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOut
         if outcome is None:
             for leftover in leftovers:
                 leftover.unlink(missing_ok=True)
-            outcome = _build_into(building, lake, config, key, built_at, from_published=False, why_fresh=why_fresh)
+            outcome = _build_into(
+                building, lake, config, key, built_at, states, from_published=False, why_fresh=why_fresh
+            )
         refuse_leaks(outcome.scan, target.name)
         os.replace(building, target)
     finally:
         for leftover in leftovers:
             leftover.unlink(missing_ok=True)
+    _record_builds(lake, outcome, built_at)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def state_object(table: str) -> str:
+    """The build-state row of a shared table."""
+    return f"shared.{table}"
+
+
+def _relations(reads: str) -> list[str]:
+    """The relations named in a `relation_state` text (its lines `schema.name=…`), for a person to read."""
+    return sorted({m.group(1) for m in re.finditer(r"^([A-Za-z_]\w*\.[A-Za-z_]\w*)=", reads, re.M)})
+
+
+def _record_builds(lake: Lake, outcome: BuildOutcome, built_at: datetime) -> None:
+    """The incremental tables' and the scan's state, recorded only now that the file it describes is the published
+    one."""
+    builds = [
+        {
+            "object": state_object(t.name),
+            "built_from": {"source": f"warehouse.{t.source}", "rows": t.rows, "reads": _relations(t.copy.reads)},
+            "fingerprint": t.copy.fingerprint,
+            "watermark": t.copy.watermark,
+            "whole": t.copy.mode == "whole",
+            "built_at": built_at,
+        }
+        for t in outcome.tables
+        if t.copy.tracked
+    ]
+    if (scanned := outcome.scan_state) is not None:
+        builds.append(
+            {
+                "object": SCAN_STATE,
+                "built_from": {"needles": scanned["needles"], "scanned": scanned["scanned"]},
+                "fingerprint": scanned["fingerprint"],
+                "watermark": scanned["watermark"],
+                "whole": scanned["scanned"].startswith("every row"),
+                "built_at": built_at,
+            }
+        )
+    build_state.record_many(lake, builds)
 
 
 def _build_into(
@@ -158,6 +242,7 @@ def _build_into(
     config: SharingConfig,
     key: bytes,
     built_at: datetime,
+    states: dict[str, Build],
     *,
     from_published: bool,
     why_fresh: str = "",
@@ -171,6 +256,7 @@ def _build_into(
         bind_key(con, key)
         existing = warehouse_tables(con)
         restricted = restricted_hashes(lake.root)  # persons who asked to restrict processing: not shared
+        published_built_at = _published_built_at(con) if from_published else None
         for table in sorted(config.tables, key=lambda t: t.incremental is None):
             source = next((s for s in table.sources if s in existing), None)
             if source is None:
@@ -188,6 +274,8 @@ def _build_into(
                 config,
                 key,
                 built_at,
+                states,
+                published_built_at,
                 from_published=from_published,
                 why_fresh=why_fresh,
                 restricted=restricted,
@@ -206,7 +294,7 @@ def _build_into(
         outcome.tables.sort(key=lambda t: order.index(t.name))
         _drop_unbuilt(con, {t.name for t in outcome.tables})
         _write_about(con, outcome, built_at)
-        outcome.scan = scan(con, warehouse_needles(con, WAREHOUSE_ALIAS))
+        _scan_file(con, outcome, existing, states.get(SCAN_STATE), published_built_at)
         con.execute(f"detach {WAREHOUSE_ALIAS}")
         con.execute("checkpoint")
     return outcome
@@ -222,6 +310,8 @@ def _copy(
     config: SharingConfig,
     key: bytes,
     built_at: datetime,
+    states: dict[str, Build],
+    published_built_at: datetime | None,
     *,
     from_published: bool,
     why_fresh: str,
@@ -247,6 +337,9 @@ def _copy(
                 description=repr((table, source, source_columns, select)),
                 built_at=built_at,
                 from_published=from_published,
+                recorded=states.get(state_object(table.name)),
+                states=states,
+                published_built_at=published_built_at,
                 why_fresh=why_fresh,
             )
         why = (
@@ -260,6 +353,48 @@ def _copy(
         select = _suppressed(table, select, [d["column"] for d in described], config.small_cell_threshold)
     rows = con.execute(f"create or replace table {table.name} as {select}").fetchall()[0][0]
     return CopyResult("whole", why, rows, rows)
+
+
+def _scan_file(
+    con: duckdb.DuckDBPyConnection,
+    outcome: BuildOutcome,
+    existing: dict,
+    recorded: Build | None,
+    published_built_at: datetime | None,
+) -> None:
+    """Scan the file: rows written by this build against every needle; rows kept from the published file, when the
+    published file is the one last scanned clean, only against the needles changed since (a new citizen's name or
+    number may sit in an old row)."""
+    source, dated = needle_source(existing)
+    fingerprint = hashlib.sha256("\x1f".join((SCAN_VERSION, CCCD_RE, PHONE_RE, str(source))).encode()).hexdigest()
+    watermark = None
+    if source is not None and dated:
+        watermark = con.execute(f"select max({NEEDLES_CHANGED_SINCE})::varchar from {WAREHOUSE_ALIAS}.{source}")
+        watermark = watermark.fetchall()[0][0]
+    old_rows = {t.name: t.copy.old_rows for t in outcome.tables if t.copy.old_rows}
+    reusable = (
+        recorded is not None
+        and recorded.built_at == published_built_at
+        and recorded.fingerprint == fingerprint
+        and recorded.watermark is not None
+        and watermark is not None
+    )
+    if reusable and old_rows:
+        new_needles = needles_from_warehouse(con, existing, since=recorded.watermark)
+        outcome.scan = scan(con, needles_from_warehouse(con, existing), unchanged=old_rows, new_needles=new_needles)
+        mode = f"old rows of {', '.join(sorted(old_rows))} against needles changed since {recorded.watermark}"
+    else:
+        outcome.scan = scan(con, needles_from_warehouse(con, existing))
+        mode = "every row against every needle"
+    outcome.scan_state = {"fingerprint": fingerprint, "watermark": watermark, "needles": source, "scanned": mode}
+
+
+def _published_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the published file (this build's starting copy) was built, to match it with the recorded state."""
+    try:
+        return con.execute("select max(built_at) from sharing.tables").fetchall()[0][0]
+    except duckdb.CatalogException:
+        return None
 
 
 def _drop_unbuilt(con: duckdb.DuckDBPyConnection, built: set[str]) -> None:

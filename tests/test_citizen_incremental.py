@@ -2,7 +2,6 @@
 and the snap_citizen snapshot) is incremental on the CCCD: a refresh rebuilds only the citizens its new extracts
 touch, and what it leaves is what a full build gives. The shared file's record tables follow it the same way."""
 
-import json
 import shutil
 from datetime import UTC, datetime
 
@@ -11,11 +10,12 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
+from ingestion import build_state
 from ingestion.lake import Lake
 from orchestration.run_pipeline import run_refresh
 from sharing.config import load_config
 from sharing.pseudonym import pseudonym
-from sharing.shared_file import build_shared_file
+from sharing.shared_file import PersonalDataLeak, build_shared_file
 from tests.handmade_silver import dbt
 from tests.pipeline_run import land_registry_update, refreshed_lake
 
@@ -135,14 +135,9 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     # The second refresh updated both record tables in place (their last whole build is the first refresh's), and
     # left the rows a whole build gives.
     for table in ("records.citizens", "records.dossiers"):
-        state = json.loads(
-            _shared(
-                lake.shared_marts,
-                f"select comment from duckdb_tables() where schema_name || '.' || table_name = '{table}'",
-            )[0, 0]
-        )
+        state = build_state.read(lake, f"shared.{table}")
         built_at = _shared(lake.shared_marts, "select max(built_at) from sharing.tables")[0, 0]
-        assert datetime.fromisoformat(state["whole_built_at"]) < built_at, table
+        assert state.whole_build_at < state.built_at == built_at, table
     fresh = Lake(tmp_path / "fresh")
     fresh.root.mkdir()
     shutil.copy(lake.warehouse, fresh.warehouse)
@@ -181,12 +176,9 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     assert moved[0, 0] >= 1
     assert fresh.shared_marts.stat().st_size < size * 1.1
 
-    # Silver rewritten, or rows deleted or updated in place (the view's comment names a newer such commit,
-    # ingestion/duckdb_delta.last_rewrite): whole.
-    with duckdb.connect(str(fresh.warehouse)) as con:
-        con.execute(
-            "comment on view silver.dossiers is 'Delta table; rows last rewritten, deleted or updated at version 99'"
-        )
+    # Silver rewritten, or rows deleted or updated in place (its build state names a newer such commit,
+    # ingestion/duckdb_delta.last_rewrite, as a whole build): whole.
+    build_state.record(fresh, "silver.dossiers", built_from=None, fingerprint=None, watermark="99", whole=True)
     rewritten = build_shared_file(fresh, load_config(), key)
     assert "what the source reads changed" in _copied(rewritten)["records.dossiers"][1]
 
@@ -205,6 +197,33 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     assert "could not be updated" in _copied(damaged)["records.citizens"][1]
     citizens = next(t.rows for t in deleted.tables if t.name == "records.citizens")
     assert _shared(fresh.shared_marts, "select count(*) from records.citizens")[0, 0] == citizens
+
+
+def test_the_scan_checks_old_rows_against_new_needles_only(refreshed_twice, tmp_path, pseudonym_key):
+    """Rows a build writes are scanned against every needle; rows kept from the published file, only against the
+    population's names and numbers changed since it was scanned (one that turns up in an old row is still caught)."""
+    lake, key = refreshed_twice[0], pseudonym_key.encode()
+    scanned = build_state.read(lake, "shared.pii_scan")  # the second refresh's scan
+    assert "old rows of records.citizens, records.dossiers against needles changed since" in scanned.built_from
+    fresh = Lake(tmp_path / "fresh")
+    fresh.root.mkdir()
+    shutil.copy(lake.warehouse, fresh.warehouse)
+    assert build_shared_file(fresh, load_config(), key).scan.tables_in_part == 0  # a new file: every row
+    assert "every row against every needle" in build_state.read(fresh, "shared.pii_scan").built_from
+    newcomer = "Lò Thị Mới Đăng Ký"  # nobody in the population has this name yet
+    with duckdb.connect(str(fresh.shared_marts)) as con:
+        con.execute(f"update records.dossiers set status = '{newcomer}' where dossier_id = 'NEXT-1'")
+    again = build_shared_file(fresh, load_config(), key)
+    assert again.scan.tables_in_part == 2 and not again.scan.hits  # not a population name: no hit
+    with duckdb.connect(str(fresh.warehouse)) as con:
+        con.execute(
+            "insert into conformed.dim_citizen by name select '001099077777' as cccd, ? as full_name, "
+            "now() as built_at",
+            [newcomer],
+        )
+    with pytest.raises(PersonalDataLeak) as leak:  # the old row holds a name that is new to the population
+        build_shared_file(fresh, load_config(), key)
+    assert "records.dossiers.status: {'name': 1}" in str(leak.value) and newcomer not in str(leak.value)
 
 
 def test_incremental_runs_equal_full_builds(refreshed_twice):

@@ -1,12 +1,16 @@
-"""The generated Dagster side of ingestion: checks per source, the landing sensor, daily dossier partitions."""
+"""The generated Dagster side of ingestion: checks per source, the change detector behind the landing sensor, daily
+dossier partitions."""
 
+import os
 import shutil
 from pathlib import Path
 
 import polars as pl
-from dagster import AssetKey, DagsterInstance, SkipReason, build_sensor_context, materialize
+from dagster import AssetKey, AssetSelection, RunRequest, build_sensor_context, materialize
 
 from ingestion.ingestion_log import read_log
+from ingestion.landing_changes import changed_sources
+from orchestration.definitions import defs
 from orchestration.ingestion_assets import CATALOG, ingestion_assets
 from orchestration.resources import LakeResource
 from orchestration.sensors import landing_zone_sensor
@@ -14,6 +18,7 @@ from orchestration.sensors import landing_zone_sensor
 LAKE = {"lake_resource": LakeResource.from_env()}  # TN_LAKE_DIR read when the tick or sensor runs
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REPOSITORY = defs.get_repository_def()
 
 
 def land(lake, source_name: str, *fixtures: str) -> None:
@@ -96,24 +101,30 @@ def test_dossier_partition_backfill_loads_only_that_day(lake, instance):
     assert read_log(lake.ingestion_log, "dossiers", "bronze").height == 2
 
 
-def test_landing_sensor_requests_a_run_for_sources_with_new_files(lake):
+def test_change_detector_sees_new_files_and_unapplied_bronze(lake, instance):
+    """The one change detector's lake side (the schedule, the sensor, run_pipeline and the bench use it): landing
+    files not ingested yet, or bronze files silver has not applied; a touched file with known content is not new."""
     land(lake, "dossiers", "dossiers_2026-10-30.csv")
     land(lake, "enterprises", "enterprises.ndjson")
-    with DagsterInstance.ephemeral() as instance:
-        first = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE))
-        assert len(first.run_requests) == 1
-        assert set(first.run_requests[0].asset_selection) == {
-            AssetKey(["bronze", "dossiers"]),
-            AssetKey(["silver", "dossiers"]),
-            AssetKey(["bronze", "enterprises"]),
-            AssetKey(["silver", "enterprises"]),
-        }
-        quiet = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
-        assert isinstance(quiet, SkipReason)
-        land(lake, "enterprises", "enterprises_update.ndjson")
-        second = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, cursor=first.cursor))
-        assert set(second.run_requests[0].asset_selection) == {
-            AssetKey(["bronze", "enterprises"]),
-            AssetKey(["silver", "enterprises"]),
-        }
-        assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    first = changed_sources(lake)
+    assert {name: sorted(c.new_files) for name, c in first.items()} == {
+        "dossiers": ["dossiers/dossiers_2026-10-30.csv"],
+        "enterprises": ["enterprises/enterprises.ndjson"],
+    }
+    # On a fresh instance nothing is built yet: the sensor asks for the whole job
+    sensed = landing_zone_sensor(build_sensor_context(instance=instance, resources=LAKE, repository_def=REPOSITORY))
+    assert isinstance(sensed, RunRequest) and sensed.tags["warehouse/whole"] == "True"
+    assert set(sensed.asset_selection) == AssetSelection.all().resolve(REPOSITORY.asset_graph)
+
+    materialize(_assets("dossiers", "enterprises"), instance=instance, resources=LAKE)
+    assert changed_sources(lake) == {}
+    touched = lake.landing / "enterprises" / "enterprises.ndjson"
+    os.utime(touched, (touched.stat().st_atime, touched.stat().st_mtime + 60))
+    assert changed_sources(lake) == {}
+
+    land(lake, "enterprises", "enterprises_update.ndjson")
+    bronze_only = [a for a in _assets("enterprises") if a.key == AssetKey(["bronze", "enterprises"])]
+    materialize(bronze_only, instance=instance, resources=LAKE)
+    (change,) = changed_sources(lake).values()
+    assert change.source == "enterprises" and not change.new_files and len(change.unapplied) == 1
+    assert "silver has not applied" in change.reason

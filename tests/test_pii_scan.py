@@ -6,6 +6,7 @@ import shutil
 import duckdb
 import pytest
 
+from ingestion import build_state
 from ingestion.lake import Lake
 from sharing.config import ColumnRule, load_config
 from sharing.pii_scan import Needles, scan
@@ -100,4 +101,12 @@ def test_a_leaking_table_is_never_published(shared_refresh, tmp_path):
     with pytest.raises(PersonalDataLeak, match=r"records\.citizens\.full_name: \{'name'"):
         build_shared_file(lake, config, key)
     assert lake.shared_marts.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared_marts.duckdb", "warehouse.duckdb"]
+    # no leftovers; the build state still describes the published file (the refused build recorded nothing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "build_state.duckdb",
+        "shared_marts.duckdb",
+        "warehouse.duckdb",
+    ]
+    with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
+        published_at = con.execute("select max(built_at) from sharing.tables").fetchone()[0]
+    assert build_state.read(lake, "shared.pii_scan").built_at == published_at
