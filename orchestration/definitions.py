@@ -9,11 +9,13 @@ from orchestration.ingestion_assets import ingestion_assets
 from orchestration.lake_maintenance import lake_maintenance
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
+from orchestration.quality_docs import docs_assets
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import LakeResource
 from orchestration.schedules import TRANSIENT_RETRY, nightly_warehouse_refresh, weekly_lake_maintenance
 from orchestration.sensors import ingest_landed_files, landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
+from orchestration.whole_table_validation import whole_table_validation
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
@@ -32,10 +34,11 @@ def build_defs() -> Definitions:
             warehouse_dbt_assets,
             *published_assets,
             *quality_assets,
+            *docs_assets,
             *shared_assets,
         ],
         asset_checks=quality_checks,
-        jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance],
+        jobs=[warehouse_refresh, ingest_landed_files, lake_maintenance, whole_table_validation],
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance],
         sensors=[landing_zone_sensor, alert_on_run_failure],
         resources={"dbt": DbtCliResource(project_dir=dbt_project), "lake_resource": LakeResource.from_env()},
