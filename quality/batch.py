@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
+import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from ingestion.duckdb_delta import last_rewrite, quoted, sql_string
@@ -58,8 +59,19 @@ def _timestamp(value: datetime) -> str:
 
 
 def _newest(table: DeltaTable) -> datetime | None:
-    """The newest ingest time in the table's snapshot (the scan reads only that column)."""
-    return pl.scan_delta(table).select(pl.col(INGESTED_AT).max()).collect().item()
+    """The newest ingest time in the table's snapshot (reads that column only, through deltalake's own storage
+    options, local or object storage)."""
+    return pc.max(table.to_pyarrow_dataset().to_table(columns=[INGESTED_AT]).column(INGESTED_AT)).as_py()
+
+
+def _rewritten_after(table: DeltaTable, covered: int) -> int | None:
+    """The version of a rewrite after version `covered`, None when there was none. A rewrite older than the retained
+    log (`last_rewrite` None) counts when `covered` is older than the log too: what happened in between is unknown."""
+    rewritten = last_rewrite(table)
+    if rewritten is None:
+        oldest = min(commit["version"] for commit in table.history())
+        return oldest if covered < oldest - 1 else None
+    return rewritten if rewritten > covered else None
 
 
 def previous_coverage(results: pl.DataFrame, suite: str) -> dict | None:
@@ -87,10 +99,11 @@ def batch_coverage(table: DeltaTable, results: pl.DataFrame, suite: str) -> Cove
     previous = previous_coverage(results, suite)
     if previous is None:
         return Coverage(WHOLE_TABLE, version, until, reason="no earlier validation")
-    rewritten = last_rewrite(table)
-    if rewritten is None or rewritten > previous["covered_version"]:
-        where = "before its retained log" if rewritten is None else f"at version {rewritten}"
-        return Coverage(WHOLE_TABLE, version, until, reason=f"table rewritten {where}")
+    if version < previous["covered_version"]:
+        return Coverage(WHOLE_TABLE, version, until, reason=f"table recreated (version {version})")
+    rewritten = _rewritten_after(table, previous["covered_version"])
+    if rewritten is not None:
+        return Coverage(WHOLE_TABLE, version, until, reason=f"table rewritten at version {rewritten}")
     since = previous["covered_until"]
     reason = f"rows ingested after {since}"
     return Coverage(BATCH, version, until, since=since, reason=reason, since_version=previous["covered_version"])
