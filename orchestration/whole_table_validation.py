@@ -32,7 +32,12 @@ def validate_whole_tables(context: OpExecutionContext, lake_resource: LakeResour
                 failed.append(f"{validation.suite}: {', '.join(failures)}")
     index, rendered = build_data_docs(lake)
     table = "| suite | rows | verdict | critical failures |\n|---|---|---|---|\n" + "\n".join(rows)
-    metadata = {"suites": MetadataValue.md(table), "data_docs": MetadataValue.path(str(index)), "failed": len(failed)}
+    metadata = {
+        "suites": MetadataValue.md(table),
+        "data_docs": MetadataValue.path(str(index)),
+        "results_rendered": rendered,
+        "failed": len(failed),
+    }
     if failed:
         raise Failure(
             description="Kiểm tra toàn bảng không đạt / whole-table validation failed: " + "; ".join(failed),

@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 from ingestion.catalog import load_catalog
 from ingestion.warehouse_sources import expose_silver
 from orchestration.lake_maintenance import lake_maintenance
+from orchestration.resources import LakeResource
 from tests.ingest_run import ingest
 
 DOSSIERS = load_catalog()["dossiers"]
@@ -33,10 +34,14 @@ def _land_and_ingest_daily(lake, days: int) -> None:
 
 def _maintain(instance, **config):
     result = lake_maintenance.execute_in_process(
-        instance=instance, run_config={"ops": {"maintain_lake_tables": {"config": config}}}
+        instance=instance,
+        run_config={"ops": {"maintain_lake_tables": {"config": config}}},
+        resources={"lake_resource": LakeResource.from_env()},
     )
-    assert result.success
-    [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    assert result.success  # the whole-table validation at the end passes too
+    [output] = [
+        e for e in result.all_events if e.event_type_value == "STEP_OUTPUT" and e.step_key == "maintain_lake_tables"
+    ]
     tables = {row["table"]: row for row in result.output_for_node("maintain_lake_tables")}
     return tables, output.event_specific_data.metadata
 
