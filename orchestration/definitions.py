@@ -11,11 +11,13 @@ from orchestration.lake_maintenance import lake_maintenance
 from orchestration.privacy_jobs import privacy_deadline_check, privacy_jobs, privacy_requests
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import quality_checks
+from orchestration.quality_docs import docs_assets
 from orchestration.quality_scorecard import quality_assets
 from orchestration.resources import LakeResource
 from orchestration.schedules import TRANSIENT_RETRY, nightly_warehouse_refresh, weekly_lake_maintenance
 from orchestration.sensors import landing_zone_sensor
 from orchestration.shared_outputs import shared_assets
+from orchestration.whole_table_validation import whole_table_validation
 
 warehouse_refresh = define_asset_job(
     "warehouse_refresh",
@@ -34,12 +36,13 @@ def build_defs() -> Definitions:
             warehouse_dbt_assets,
             *published_assets,
             *quality_assets,
+            *docs_assets,
             *shared_assets,
             *department_assets,
             privacy_requests,
         ],
         asset_checks=quality_checks,
-        jobs=[warehouse_refresh, lake_maintenance, *privacy_jobs],
+        jobs=[warehouse_refresh, lake_maintenance, whole_table_validation, *privacy_jobs],
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance, privacy_deadline_check],
         sensors=[landing_zone_sensor, alert_on_run_failure, department_problem_alerts],
         resources={"dbt": DbtCliResource(project_dir=dbt_project), "lake_resource": LakeResource.from_env()},

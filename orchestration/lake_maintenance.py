@@ -8,7 +8,8 @@ end, and reading the table 0.30 s; compacted into one file, the read takes 0.02 
 
 Files that compaction replaces stay `retention_hours` (default a week: time travel, and readers still on an older
 snapshot) before a later vacuum deletes them. The warehouse's `silver` views name Parquet files, so they are
-re-pointed whenever a silver table's files changed (in the warehouse pool, like dbt's step).
+re-pointed whenever a silver table's files changed (in the warehouse pool, like dbt's step). Then every suite runs
+on the whole table (`orchestration/whole_table_validation.py`): the batch gates never see a table whole.
 """
 
 import time
@@ -23,6 +24,7 @@ from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from orchestration.whole_table_validation import validate_whole_tables
 from privacy.retention import expire_past_retention
 from quality.results import QualityPaths
 
@@ -130,6 +132,9 @@ def maintain_lake_tables(
     )
 
 
-@job(description="Compact small files, vacuum replaced ones and clean the logs of every Delta table in the lake.")
+@job(
+    description="Compact small files, vacuum replaced ones and clean the logs of every Delta table in the lake, then "
+    "validate every bronze and silver table whole."
+)
 def lake_maintenance():
-    maintain_lake_tables()
+    validate_whole_tables(after=maintain_lake_tables())

@@ -1,8 +1,10 @@
 """Great Expectations suites as blocking Dagster asset checks: a failed critical expectation stops what is downstream.
 
 Suites run with GX's SQL engine in DuckDB next to the data (Delta tables scanned through Arrow; see
-`quality/duckdb_sql.py` and `bench/validation_sql_vs_pandas.py` for why not pandas). Every run's results are
-appended to `lake/quality/validation_results` and published to GX Data Docs under `lake/quality/data_docs/`.
+`quality/duckdb_sql.py` and `bench/validation_sql_vs_pandas.py` for why not pandas). A bronze or silver gate
+validates the rows its run added (`quality/batch.py`); the mart's gate, a small aggregate, the whole mart. Every
+check appends its results to `lake/quality/validation_results` and stores its GX result; the `quality/data_docs`
+asset renders the run's Data Docs once (`orchestration/quality_docs.py`).
 """
 
 from collections.abc import Callable
@@ -23,9 +25,10 @@ from ingestion.catalog import Source
 from ingestion.lake import Lake
 from orchestration.ingestion_assets import CATALOG, bronze_key, silver_key
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
-from quality.gx_runner import WHERE_FROM, SuiteOutcome, validate_sql
-from quality.results import QualityPaths, append_results, publish_data_docs, result_rows
-from quality.suites import bronze_suite, dossier_on_time_mart_suite, silver_suite
+from quality.gx_runner import SuiteOutcome, validate_sql
+from quality.results import QualityPaths, append_results, result_rows, store_validation_result
+from quality.source_gates import LayerValidation, keep, validate_layer
+from quality.suites import dossier_on_time_mart_suite
 
 ON_TIME_MART = AssetKey(["marts", "mart_dossier_on_time_by_agency_month"])
 
@@ -63,19 +66,40 @@ def check_result(outcome: SuiteOutcome, extra_metadata: dict | None = None) -> A
     )
 
 
-def keep_results(
-    context: AssetCheckExecutionContext, lake: Lake, outcome: SuiteOutcome, dataset: str, layer: str
-) -> dict:
-    """Append the outcome to the results table and Data Docs; returns metadata pointing at both."""
-    append_results(lake, result_rows(outcome, dataset=dataset, layer=layer, run_id=context.run.run_id))
-    paths = QualityPaths.of(lake)
-    metadata = {"results_table": MetadataValue.path(str(paths.results))}
-    try:
-        index = publish_data_docs(lake, outcome, run_id=context.run.run_id, batch=f"{layer}.{dataset}")
-        metadata["data_docs"] = MetadataValue.path(str(index))
-    except Exception as error:  # Data Docs are a report: failing to render one must not decide a gate.
-        context.log.warning(f"could not build GX Data Docs for {outcome.suite}: {error!r}")
-    return metadata
+def coverage_metadata(validation: LayerValidation) -> dict:
+    coverage = validation.coverage
+    return {
+        "scope": coverage.scope,
+        "scope_reason": coverage.reason,
+        "covered_version": coverage.version,
+        **({"covered_until": coverage.until.isoformat()} if coverage.until else {}),
+        **({"batch_since": coverage.since.isoformat()} if coverage.since else {}),
+    }
+
+
+def source_gate(source: Source, layer: str) -> AssetChecksDefinition:
+    @asset_check(
+        asset=bronze_key(source) if layer == "bronze" else silver_key(source),
+        name=f"gx_{layer}_suite",
+        blocking=True,
+        description=f"Great Expectations suite '{layer}_{source.name}' ({layer} layer) on the rows this run added "
+        "(the whole table the first time and after a rewrite); blocks downstream on failure.",
+    )
+    def _check(context: AssetCheckExecutionContext, lake_resource: LakeResource) -> AssetCheckResult:
+        lake = lake_resource.lake()
+        validation = validate_layer(lake, layer, source)
+        metadata = {"results_table": MetadataValue.path(str(QualityPaths.of(lake).results))}
+        metadata |= coverage_metadata(validation)
+        if validation.outcome is None:
+            description = f"suite {validation.suite}: no rows added since {validation.coverage.since}"
+            context.log.info(description)
+            return AssetCheckResult(passed=True, description=description, metadata={**metadata, "rows_validated": 0})
+        outcome = validation.outcome
+        (context.log.info if outcome.passed else context.log.error)(outcome.summary())
+        keep(lake, validation, dataset=source.name, layer=layer, run_id=context.run.run_id)
+        return check_result(outcome, metadata)
+
+    return _check
 
 
 def gx_check(
@@ -86,6 +110,8 @@ def gx_check(
     validate: Callable[[Lake], SuiteOutcome],
     pool: str | None = None,
 ) -> AssetChecksDefinition:
+    """A whole-table suite (the marts) as a blocking check."""
+
     @asset_check(
         asset=asset_key,
         name=f"gx_{layer}_suite",
@@ -97,41 +123,11 @@ def gx_check(
         lake = lake_resource.lake()
         outcome = validate(lake)
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
-        return check_result(outcome, keep_results(context, lake, outcome, dataset, layer))
+        append_results(lake, result_rows(outcome, dataset=dataset, layer=layer, run_id=context.run.run_id))
+        store_validation_result(lake, outcome, run_id=context.run.run_id, batch=f"{layer}.{dataset}")
+        return check_result(outcome, {"results_table": MetadataValue.path(str(QualityPaths.of(lake).results))})
 
     return _check
-
-
-def _source_checks(source: Source) -> list[AssetChecksDefinition]:
-    bronze_name, silver_name = f"bronze_{source.name}", f"silver_{source.name}"
-    return [
-        gx_check(
-            bronze_key(source),
-            bronze_name,
-            "bronze",
-            source.name,
-            lambda lake: validate_sql(
-                bronze_name,
-                bronze_suite(source),
-                source.name,
-                delta_tables={source.name: lake.bronze(source.name)},
-                index_columns=WHERE_FROM,
-            ),
-        ),
-        gx_check(
-            silver_key(source),
-            silver_name,
-            "silver",
-            source.name,
-            lambda lake: validate_sql(
-                silver_name,
-                silver_suite(source),
-                source.name,
-                delta_tables={source.name: lake.silver(source.name)},
-                index_columns=WHERE_FROM,
-            ),
-        ),
-    ]
 
 
 def _validate_on_time_mart(lake: Lake) -> SuiteOutcome:
@@ -146,7 +142,7 @@ def _validate_on_time_mart(lake: Lake) -> SuiteOutcome:
 
 
 quality_checks = [
-    *[check for source in CATALOG.values() for check in _source_checks(source)],
+    *[source_gate(source, layer) for source in CATALOG.values() for layer in ("bronze", "silver")],
     # reads the warehouse file: in the warehouse pool with dbt (orchestration/resources.py)
     gx_check(ON_TIME_MART, "mart_dossier_on_time", "mart", "dossiers", _validate_on_time_mart, pool=WAREHOUSE_POOL),
 ]

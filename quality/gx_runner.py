@@ -39,6 +39,7 @@ class ExpectationOutcome:
     rule: str | None = None  # the suite's name for the rule (meta.rule), e.g. "cccd_province"
     dimension: str | None = None  # validity | completeness | uniqueness | volume | schema | consistency
     element_count: int | None = None
+    missing_count: int | None = None  # nulls among element_count (a column rule does not check them)
 
     def describe(self) -> str:
         target = f"{self.expectation}({self.column})" if self.column else self.expectation
@@ -143,6 +144,7 @@ def _outcome(result) -> ExpectationOutcome:
         rule=meta.get("rule"),
         dimension=meta.get("dimension"),
         element_count=details.get("element_count"),
+        missing_count=details.get("missing_count"),
     )
 
 
@@ -181,8 +183,10 @@ def validate_sql(
     database: str = ":memory:",
     read_only: bool = False,
     index_columns: tuple[str, ...] = (),
+    query: str | None = None,
 ) -> SuiteOutcome:
-    """Validate view/table `table` with GX's SQL engine in DuckDB, where the data is.
+    """Validate view/table `table` (or the rows of `query`, a SELECT over it) with GX's SQL engine in DuckDB, where
+    the data is.
 
     `delta_tables` (view → Delta path) are scanned in place through Arrow; `arrow_tables` (view → Arrow table) are
     for small inputs already in memory (marts); or `database` names a DuckDB file (open it `read_only` when other
@@ -204,11 +208,12 @@ def validate_sql(
         },
     )
     try:
-        batch = (
-            datasource.add_table_asset(name=table, table_name=table)
-            .add_batch_definition_whole_table(name="whole")
-            .get_batch()
+        asset = (
+            datasource.add_query_asset(name=table, query=query)
+            if query
+            else datasource.add_table_asset(name=table, table_name=table)
         )
+        batch = asset.add_batch_definition_whole_table(name="whole").get_batch()
         suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
         located = {"unexpected_index_column_names": list(index_columns)} if index_columns else {}
         result = batch.validate(suite, result_format={**RESULT_FORMAT, **located})

@@ -2,7 +2,7 @@
 
     lake/quality/validation_results/   Delta, appended by every check run (the scorecard reads it)
     lake/quality/gx/                    GX file context: stored suites and validation results (Data Docs' input)
-    lake/quality/data_docs/index.html   GX Data Docs, rebuilt after every check run; open it in a browser
+    lake/quality/data_docs/index.html   GX Data Docs, rendered once per run (the `quality/data_docs` asset); open it
 
 Data Docs keep the last `DOCS_RUNS_PER_SUITE` results of each suite; the Delta table keeps every one. GX's index
 builder reads every stored result on each build (~2 ms each): unpruned, every check got slower night after night
@@ -21,6 +21,7 @@ import polars as pl
 from deltalake import write_deltalake
 
 from ingestion.lake import Lake
+from quality.batch import WHOLE_TABLE, Coverage
 from quality.gx_runner import SuiteOutcome
 
 DATA_DOCS_SITE = "lake_site"
@@ -42,10 +43,17 @@ RESULT_SCHEMA = {
     "unexpected_count": pl.Int64,
     "unexpected_percent": pl.Float64,
     "element_count": pl.Int64,
+    "missing_count": pl.Int64,
     "rows_validated": pl.Int64,
     "sample": pl.String,
     "observed": pl.String,
     "error": pl.String,
+    # what the validation covered (quality/batch.py): 'batch' (rows ingested in (batch_since, covered_until]) or
+    # 'whole_table', the table's Delta version; the next gate of the suite starts from there
+    "scope": pl.String,
+    "covered_version": pl.Int64,
+    "covered_until": pl.Datetime("us", "UTC"),
+    "batch_since": pl.Datetime("us", "UTC"),
 }
 
 
@@ -75,9 +83,25 @@ class QualityPaths:
 
 
 def result_rows(
-    outcome: SuiteOutcome, *, dataset: str, layer: str, run_id: str, validated_at: datetime | None = None
+    outcome: SuiteOutcome,
+    *,
+    dataset: str,
+    layer: str,
+    run_id: str,
+    validated_at: datetime | None = None,
+    coverage: Coverage | None = None,
 ) -> pl.DataFrame:
     validated_at = validated_at or datetime.now(UTC)
+    covered = (
+        {"scope": WHOLE_TABLE}
+        if coverage is None
+        else {
+            "scope": coverage.scope,
+            "covered_version": coverage.version,
+            "covered_until": coverage.until,
+            "batch_since": coverage.since,
+        }
+    )
     rows = [
         {
             "run_id": run_id,
@@ -94,10 +118,12 @@ def result_rows(
             "unexpected_count": o.unexpected_count,
             "unexpected_percent": o.unexpected_percent,
             "element_count": o.element_count,
+            "missing_count": o.missing_count,
             "rows_validated": outcome.rows,
             "sample": json.dumps(o.sample, ensure_ascii=False),
             "observed": None if o.observed is None else str(o.observed),
             "error": o.error,
+            **covered,
         }
         for o in outcome.outcomes
     ]
@@ -105,14 +131,26 @@ def result_rows(
 
 
 def append_results(lake: Lake, rows: pl.DataFrame) -> None:
-    write_deltalake(str(QualityPaths.of(lake).results), rows.to_arrow(), mode="append", partition_by=["layer"])
+    # schema_mode="merge": a table written before a column existed (e.g. `scope`) gets it on the next append
+    write_deltalake(
+        str(QualityPaths.of(lake).results), rows.to_arrow(), mode="append", partition_by=["layer"], schema_mode="merge"
+    )
+
+
+def scan_results(lake: Lake) -> pl.LazyFrame:
+    """The results table with every column of RESULT_SCHEMA; rows from before `scope` existed were whole-table."""
+    path = QualityPaths.of(lake).results
+    if not (path / "_delta_log").exists():
+        return pl.LazyFrame(schema=RESULT_SCHEMA)
+    scan = pl.scan_delta(str(path))
+    present = scan.collect_schema().names()
+    return scan.with_columns(
+        *[pl.lit(None, dtype=dtype).alias(name) for name, dtype in RESULT_SCHEMA.items() if name not in present]
+    ).with_columns(pl.col("scope").fill_null(WHOLE_TABLE))
 
 
 def read_results(lake: Lake) -> pl.DataFrame:
-    path = QualityPaths.of(lake).results
-    if not (path / "_delta_log").exists():
-        return pl.DataFrame(schema=RESULT_SCHEMA)
-    return pl.read_delta(str(path))
+    return scan_results(lake).collect()
 
 
 @lru_cache(maxsize=8)
@@ -145,11 +183,8 @@ def _docs_context(paths: QualityPaths):
     return context
 
 
-def publish_data_docs(
-    lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: str, keep: int = DOCS_RUNS_PER_SUITE
-) -> Path:
-    """Store the suite and its GX validation result in the lake's GX project (keeping the suite's last `keep`),
-    rebuild Data Docs; returns index.html."""
+def store_validation_result(lake: Lake, outcome: SuiteOutcome, *, run_id: str, batch: str) -> None:
+    """Store the suite and its GX validation result in the lake's GX project, for `build_data_docs` to render."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -170,31 +205,50 @@ def publish_data_docs(
         batch_identifier=batch,
     )
     context.validation_results_store.set(key, result)
-    _forget_older_results(context, paths, outcome.suite, keep)
-    # Render only this suite and this result (plus the index): re-rendering every stored run would grow each time.
+
+
+def build_data_docs(lake: Lake, keep: int = DOCS_RUNS_PER_SUITE) -> tuple[Path, int]:
+    """Render, once, every stored result that has no page yet, with its suite and the index (after keeping each
+    suite's newest `keep` results); returns index.html and how many results were rendered."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    paths = QualityPaths.of(lake)
+    context = _docs_context(paths)
+    suites = {k.expectation_suite_identifier.name for k in context.validation_results_store.list_keys()}
+    for suite in suites:
+        _forget_older_results(context, paths, suite, keep)
+    pages = _pages(paths)
+    pending = [k for k in context.validation_results_store.list_keys() if not pages.has_key(k.to_tuple())]
+    suites = sorted({k.expectation_suite_identifier.name for k in pending})
+    # Render only the new results and their suites (plus the index): re-rendering every stored run would grow.
     context.build_data_docs(
-        site_names=[DATA_DOCS_SITE], resource_identifiers=[key, ExpectationSuiteIdentifier(name=outcome.suite)]
+        site_names=[DATA_DOCS_SITE],
+        resource_identifiers=[*pending, *(ExpectationSuiteIdentifier(name=s) for s in suites)],
     )
-    return paths.data_docs / "index.html"
+    return paths.data_docs / "index.html", len(pending)
+
+
+def _pages(paths: QualityPaths):
+    """Validation pages as GX's HtmlSiteStore lays them out: validations/<suite>/<run>/<time>/<batch>.html."""
+    from great_expectations.data_context.store import TupleFilesystemStoreBackend
+
+    return TupleFilesystemStoreBackend(
+        base_directory=str(paths.data_docs),
+        filepath_prefix="validations",
+        filepath_suffix=".html",
+        suppress_store_backend_id=True,
+    )
 
 
 def _forget_older_results(context, paths: QualityPaths, suite: str, keep: int) -> None:
     """Remove the suite's stored results beyond its newest `keep`, with their rendered pages."""
-    from great_expectations.data_context.store import TupleFilesystemStoreBackend
-
     store = context.validation_results_store
     stored = sorted(
         (k for k in store.list_keys() if k.expectation_suite_identifier.name == suite),
         key=lambda k: k.run_id.run_time,
         reverse=True,
     )
-    # the site's own layout for validation pages (GX's HtmlSiteStore: validations/<suite>/<run>/<time>/<batch>.html)
-    pages = TupleFilesystemStoreBackend(
-        base_directory=str(paths.data_docs),
-        filepath_prefix="validations",
-        filepath_suffix=".html",
-        suppress_store_backend_id=True,
-    )
+    pages = _pages(paths)
     for key in stored[keep:]:
         store.remove_key(key)
         pages.remove_key(key.to_tuple())

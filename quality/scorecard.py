@@ -4,7 +4,7 @@ This module is the one place that defines the formulas. Per dataset (catalog sou
 
 | criterion | Vietnamese | score (0–100) |
 |---|---|---|
-| correct  | Đúng        | 100 × validity expectations passed / validity expectations run, in the dataset's latest bronze and silver suite runs (`meta.dimension == "validity"`: patterns, allowed values, CCCD province, MST check digit, mobile numbers, date ranges) |
+| correct  | Đúng        | 100 × valid values / checked values of the validity rules (`meta.dimension == "validity"`: patterns, allowed values, CCCD province, MST check digit, mobile numbers, date ranges) over the whole table: Σ (element_count − missing_count − unexpected_count) / Σ (element_count − missing_count), summed over the dataset's latest whole-table validation and the batch validations after it (each row once: `scorecard_signals.covering_runs`); a rule and its warning twin counted once |
 | complete | Đủ          | 50 × required-field fill rate on the raw (bronze) rows + 50 × min(1, silver rows / expected rows); expected rows = the most silver rows on any of the previous 7 scored days (none yet: 1); 0 when nothing landed |
 | clean    | Sạch        | 100 × (1 − (quarantined rows + exact duplicate bronze rows) / bronze rows), floored at 0 |
 | live     | Sống        | 100 while the newest delivery (max `_ingested_at`) is within the contract's `freshness_hours`, falling linearly to 0 at twice that age; 0 with no data |
@@ -12,6 +12,11 @@ This module is the one place that defines the formulas. Per dataset (catalog sou
 | shared   | Dùng chung  | 100 if the dataset feeds a mart that is published as an open export (lake/published/), 50 if it feeds a warehouse mart only, 0 otherwise |
 
 `overall` is the mean of the criteria that apply. A department's score is the mean of its datasets'.
+
+Every criterion is measured at value level, on the whole table: a dataset with 5 % invalid values scores lower
+than one with 0.5 % (an expectation-level "correct" gave both 100 when neither crossed a gate's threshold).
+"correct" adds the batch gates' counts up to the whole-table figure; the other five read the Delta tables
+themselves (bronze, silver, quarantine) each time, so batch validation does not change them.
 """
 
 from __future__ import annotations
@@ -42,8 +47,8 @@ class DatasetSignals:
     department: str
     day: date
     as_of: datetime
-    validity_run: int = 0  # validity expectations evaluated in the latest bronze + silver runs
-    validity_passed: int = 0
+    validity_run: int = 0  # values checked by validity rules over the whole table (see the docstring's table)
+    validity_passed: int = 0  # of which valid
     required_cells: int = 0  # bronze rows × required columns
     required_filled: int = 0
     rows: int = 0  # silver rows

@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 from ingestion import reference
 from ingestion.catalog import Column, Source
 from ingestion.lake import PROJECT_ROOT, Lake
+from quality.batch import BATCH, REPLACED, WHOLE_TABLE
 from quality.results import QualityPaths, read_results
 from quality.scorecard import BASELINE_DAYS, DatasetSignals
 from quality.suites import semantic_kind
@@ -105,18 +106,55 @@ def _sharing(lake: Lake, source: Source, manifest: dict | None) -> tuple[bool, b
     return bool(marts), published
 
 
-def _validity(results: pl.DataFrame, dataset: str) -> tuple[int, int]:
-    """Validity expectations of the dataset's latest bronze and silver suite runs."""
-    mine = results.filter((pl.col("dataset") == dataset) & pl.col("layer").is_in(["bronze", "silver"]))
-    if mine.is_empty():
-        return 0, 0
-    latest = mine.group_by("suite").agg(pl.col("validated_at").max().alias("latest"))
-    validity = (
-        mine.join(latest, on="suite")
-        .filter(pl.col("validated_at") == pl.col("latest"))
-        .filter(pl.col("dimension") == "validity")
+def covering_runs(results: pl.DataFrame) -> pl.DataFrame:
+    """The validations that together cover one suite's table once: its latest whole-table validation, then the
+    chain of batch validations after it, each starting where the previous one's rows end (a failed batch is
+    covered by the later validation that validated it again). Rows of `results` for one suite in, those runs out."""
+    runs = (
+        results.filter(pl.col("scope") != REPLACED)
+        .group_by("run_id", "validated_at")
+        .agg(pl.col("scope").first(), pl.col("covered_until").first(), pl.col("batch_since").first())
+        .sort("validated_at")
     )
-    return validity.height, int(validity["success"].sum())
+    whole = runs.filter(pl.col("scope") == WHOLE_TABLE)
+    if whole.is_empty():
+        return results.clear()
+    base = whole.row(-1, named=True)
+    chosen, until = [base["run_id"]], base["covered_until"]
+    later = runs.filter((pl.col("scope") == BATCH) & (pl.col("validated_at") > base["validated_at"]))
+    while until is not None:
+        following = later.filter(pl.col("batch_since") == until)
+        if following.is_empty():
+            break
+        step = following.row(-1, named=True)  # the latest validation starting there covers the most rows
+        chosen.append(step["run_id"])
+        until = step["covered_until"]
+    return results.filter(pl.col("run_id").is_in(chosen))
+
+
+def _validity(results: pl.DataFrame, dataset: str) -> tuple[int, int]:
+    """(values checked, values valid) by the validity rules of the dataset's bronze and silver suites over the whole
+    table: summed over the validations that cover it once (`covering_runs`). A rule and its warning twin check the
+    same values: counted once. Nulls are not checked. The rows an upsert batch replaced are subtracted as they were
+    validated before it (scope 'replaced')."""
+    layers = pl.col("layer").is_in(["bronze", "silver"])
+    mine = results.filter((pl.col("dataset") == dataset) & layers & (pl.col("dimension") == "validity"))
+    covering = [covering_runs(mine.filter(pl.col("suite") == suite)) for suite in mine["suite"].unique().sort()]
+    if not covering:
+        return 0, 0
+    sign = pl.when(pl.col("scope") == REPLACED).then(-1).otherwise(1)  # rows an upsert batch replaced: taken out
+    counts = (
+        pl.concat(covering)
+        .filter(pl.col("element_count").is_not_null())
+        .unique(["run_id", "suite", "scope", "expectation", "column"], keep="first")
+        .select(
+            checked=(sign * (pl.col("element_count") - pl.col("missing_count").fill_null(0))).sum(),
+            invalid=(sign * pl.col("unexpected_count").fill_null(0)).sum(),
+        )
+        .row(0, named=True)
+    )
+    checked = int(counts["checked"] or 0)
+    return checked, checked - int(counts["invalid"] or 0)
 
 
 def _expected_rows(history: pl.DataFrame | None, dataset: str, day: date) -> int | None:

@@ -18,6 +18,7 @@ import great_expectations.expectations as gxe
 from ingestion import reference
 from ingestion.bronze import LINEAGE_COLUMNS
 from ingestion.catalog import Column, Source
+from ingestion.duckdb_delta import quoted
 from quality.expectations import ExpectColumnValuesToBeKnownCommuneCode, ExpectColumnValuesToBeValidVnTaxCode
 
 WARNING = "warning"
@@ -170,6 +171,22 @@ def silver_suite(source: Source, today: date | None = None) -> list:
             )
         )
     return expectations
+
+
+def key_not_already_present(source: Source, view: str, outside_batch: str) -> gxe.UnexpectedRowsExpectation:
+    """A batch's half of the unique key: none of its keys is in the rest of the table (`view` aliased `t`;
+    `outside_batch` is the SQL predicate on `t` that picks that rest). Only the key columns are joined."""
+    keys = [quoted(k) for k in source.primary_key]
+    same_key = " and ".join(f"t.{k} = b.{k}" for k in keys)
+    # The rows are reported by file and line, not by key: a key may be personal data (a CCCD). GX aliases `{batch}`
+    # itself when it is a query, so the batch's rows get their own alias one level up.
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query="select b._source_file, b._row_number from "
+        f"(select {', '.join(keys)}, _source_file, _row_number from {{batch}}) as b "
+        f"where exists (select 1 from {quoted(view)} as t where {same_key} and {outside_batch})",
+        description="The batch's keys are not already in the table.",
+        meta=_meta("key_not_present", "uniqueness"),
+    )
 
 
 def dossier_on_time_mart_suite(silver_dossiers: int) -> list:

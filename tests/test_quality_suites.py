@@ -10,7 +10,14 @@ from ingestion import reference
 from ingestion.catalog import Column, Source, load_catalog
 from quality.expectations import tax_code_is_valid
 from quality.gx_runner import validate_frame, validate_sql
-from quality.results import QualityPaths, append_results, publish_data_docs, read_results, result_rows
+from quality.results import (
+    QualityPaths,
+    append_results,
+    build_data_docs,
+    read_results,
+    result_rows,
+    store_validation_result,
+)
 from quality.scorecard import DatasetSignals, by_department, score, scorecard
 from quality.suites import bronze_suite, dossier_on_time_mart_suite, silver_suite
 
@@ -81,7 +88,9 @@ def test_data_docs_keep_a_suites_last_runs_and_the_results_table_keeps_all(lake)
     outcome = _silver(CATALOG["citizens"], _citizens())
     for night in range(7):
         append_results(lake, result_rows(outcome, dataset="citizens", layer="silver", run_id=f"night-{night}"))
-        index = publish_data_docs(lake, outcome, run_id=f"night-{night}", batch="silver.citizens", keep=3)
+        store_validation_result(lake, outcome, run_id=f"night-{night}", batch="silver.citizens")
+        index, rendered = build_data_docs(lake, keep=3)
+        assert rendered == 1  # only the new result: the kept ones have their pages already
     docs = QualityPaths.of(lake).data_docs / "validations" / outcome.suite
     assert sorted(p.relative_to(docs).parts[0] for p in docs.rglob("*.html")) == ["night-4", "night-5", "night-6"]
     assert sorted(p.name for p in docs.iterdir()) == ["night-4", "night-5", "night-6"]  # no empty folders left
