@@ -9,6 +9,20 @@
 --                           not cancelled, not yet returned;
 --   overdue_backlog_count   of those, past their due date.
 -- Cancelled dossiers count as received and never as backlog (the extract has no cancellation date).
+-- Incremental by period (macros/mart_periods.sql): a run recomputes only the periods its new rows touch.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook=[
+        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        "{{ forget_stale_rows() }}",
+        "{{ forget_periods(dossiers_monthly_periods()) }}",
+    ],
+    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+        watermarks={'dossiers': newest_ingested(ref('int_dossiers'))},
+        facts=period_facts('month', dossiers_monthly_periods(), {'as_of': dossiers_as_of()})) }}"),
+) }}
 with dossiers as (
     select
         *,
@@ -17,7 +31,7 @@ with dossiers as (
 ),
 
 as_of as (
-    select max(greatest(received_date, coalesce(returned_date, received_date))) as as_of_date from dossiers
+    select ({{ dossiers_as_of() }}) as as_of_date
 ),
 
 months as (
@@ -72,8 +86,9 @@ combined as (
     from received
     full outer join resolved using (agency_code, procedure_code, commune_key, commune_placement, month)
     full outer join backlog using (agency_code, procedure_code, commune_key, commune_placement, month)
-)
+),
 
+mart as (
 select
     combined.month,
     combined.agency_code,
@@ -92,4 +107,8 @@ select
 from combined
 left join {{ ref('dim_agency') }} as agency using (agency_code)
 left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = combined.commune_key
+)
+
+select * from mart
+{{ only_periods(dossiers_monthly_periods()) }}
 order by month, agency_code, procedure_code, commune_code
