@@ -73,9 +73,17 @@
      where schema_name = 'silver' and view_name in ('{{ tables | join("', '") }}'))
 {%- endmacro %}
 
+{# Before a write to the store outside the model's transaction: end any transaction dbt opened meanwhile (compiling
+   the model may run queries; dbt-duckdb's run_hooks issues no commit before or after), so the write commits alone. #}
+{% macro end_open_transaction() -%}
+    {%- do run_query('select 1') -%}
+    {%- do adapter.commit() -%}
+{%- endmacro %}
+
 {# Pre-hook before the transaction: drop this model's row when it is stale, so everything after sees no build. #}
 {% macro forget_stale_build(fingerprint, upstream=[]) -%}
     {%- if execute and is_incremental() -%}
+    {%- do end_open_transaction() -%}
     delete from {{ build_state_table() }}
     where object = '{{ build_object() }}' and (
         fingerprint is distinct from {{ fingerprint }}
@@ -98,6 +106,7 @@
    with no build (first, full refresh, stale). #}
 {% macro record_build(fingerprint=none, watermarks={}, facts={}) -%}
     {%- if execute -%}
+    {%- do end_open_transaction() -%}
     {%- set iso = "strftime(({sql}) at time zone 'UTC', '%Y-%m-%dT%H:%M:%S.%fZ')" -%}
     {%- set whole = 'true' if not is_incremental() else last_build('built_at') ~ ' is null' -%}
     insert or replace into {{ build_state_table() }}
