@@ -38,16 +38,16 @@ resolved as (
 
 mart as (
     select
-    agency_code,
-    agency.agency_name,
-    month,
-    coalesce(received.received_count, 0) as received_count,
-    coalesce(resolved.resolved_count, 0) as resolved_count,
-    coalesce(resolved.resolved_on_time_count, 0) as resolved_on_time_count,
-    resolved.resolved_on_time_count / nullif(resolved.resolved_count, 0) as on_time_rate
-from received
-full outer join resolved using (agency_code, month)
-left join {{ ref('dim_agency') }} as agency using (agency_code)
+        agency_code,
+        agency.agency_name,
+        month,
+        coalesce(received.received_count, 0) as received_count,
+        coalesce(resolved.resolved_count, 0) as resolved_count,
+        coalesce(resolved.resolved_on_time_count, 0) as resolved_on_time_count,
+        resolved.resolved_on_time_count / nullif(resolved.resolved_count, 0) as on_time_rate
+    from received
+    full outer join resolved using (agency_code, month)
+    left join {{ ref('dim_agency') }} as agency using (agency_code)
 )
 
 select * from mart

@@ -63,31 +63,31 @@ daily as (
 ),
 
 mart as (
-select
-    day,
-    station_code,
-    daily.commune_code,
-    unit_info.commune_full_name as commune_name,
-    parameter,
-    unit,
-    reading_count,
-    mean_value,
-    max_value,
-    min_value,
-    limit_1h,
-    limit_24h,
-    lower_limit,
-    upper_limit,
-    regulation,
-    coalesce(unit_mismatch, false) as unit_mismatch,
-    not coalesce(unit_mismatch, false) and limit_24h is not null and mean_value > limit_24h as exceeds_24h_limit,
-    hours_over_1h_limit,
-    readings_out_of_range,
-    not coalesce(unit_mismatch, false) and (
-        (limit_24h is not null and mean_value > limit_24h) or hours_over_1h_limit > 0 or readings_out_of_range > 0
-    ) as is_exceedance
-from daily
-left join {{ ref('dim_administrative_unit') }} as unit_info on unit_info.commune_code = daily.commune_code
+    select
+        day,
+        station_code,
+        daily.commune_code,
+        unit_info.commune_full_name as commune_name,
+        parameter,
+        unit,
+        reading_count,
+        mean_value,
+        max_value,
+        min_value,
+        limit_1h,
+        limit_24h,
+        lower_limit,
+        upper_limit,
+        regulation,
+        coalesce(unit_mismatch, false) as unit_mismatch,
+        not coalesce(unit_mismatch, false) and limit_24h is not null and mean_value > limit_24h as exceeds_24h_limit,
+        hours_over_1h_limit,
+        readings_out_of_range,
+        not coalesce(unit_mismatch, false) and (
+            (limit_24h is not null and mean_value > limit_24h) or hours_over_1h_limit > 0 or readings_out_of_range > 0
+        ) as is_exceedance
+    from daily
+    left join {{ ref('dim_administrative_unit') }} as unit_info on unit_info.commune_code = daily.commune_code
 )
 
 select * from mart

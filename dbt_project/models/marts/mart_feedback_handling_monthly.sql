@@ -28,28 +28,28 @@ as_of as (
 ),
 
 mart as (
-select
-    date_trunc('month', submitted_at)::date as month,
-    category,
-    current_commune_code as commune_code,
-    any_value(unit.commune_full_name) as commune_name,
-    commune_placement,
-    count(*) as received_count,
-    count(*) filter (where status = 'resolved') as resolved_count,
-    count(*) filter (where status = 'rejected') as rejected_count,
-    count(*) filter (where status in ('new', 'in_progress')) as open_count,
-    median(epoch(resolved_at - submitted_at) / 3600.0) filter (where status = 'resolved' and resolved_at is not null)
-        as median_resolution_hours,
-    count(*) filter (
-        where (status = 'resolved' and resolved_at > due_at)
-            or (status in ('new', 'in_progress') and due_at < as_of.as_of_at)
-    ) as sla_breach_count,
-    count(*) filter (where status = 'resolved' and resolved_at <= due_at)
-        / nullif(count(*) filter (where status = 'resolved'), 0) as resolved_within_sla_rate
-from feedback
-cross join as_of
-left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = feedback.current_commune_code
-group by month, category, current_commune_code, commune_placement
+    select
+        date_trunc('month', submitted_at)::date as month,
+        category,
+        current_commune_code as commune_code,
+        any_value(unit.commune_full_name) as commune_name,
+        commune_placement,
+        count(*) as received_count,
+        count(*) filter (where status = 'resolved') as resolved_count,
+        count(*) filter (where status = 'rejected') as rejected_count,
+        count(*) filter (where status in ('new', 'in_progress')) as open_count,
+        median(epoch(resolved_at - submitted_at) / 3600.0) filter (where status = 'resolved' and resolved_at is not null)
+            as median_resolution_hours,
+        count(*) filter (
+            where (status = 'resolved' and resolved_at > due_at)
+                or (status in ('new', 'in_progress') and due_at < as_of.as_of_at)
+        ) as sla_breach_count,
+        count(*) filter (where status = 'resolved' and resolved_at <= due_at)
+            / nullif(count(*) filter (where status = 'resolved'), 0) as resolved_within_sla_rate
+    from feedback
+    cross join as_of
+    left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = feedback.current_commune_code
+    group by month, category, current_commune_code, commune_placement
 )
 
 select * from mart

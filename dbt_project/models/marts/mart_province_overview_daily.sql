@@ -75,25 +75,25 @@ environment as (
 ),
 
 mart as (
-select
-    days.day,
-    coalesce(received.dossiers_received, 0) as dossiers_received,
-    coalesce(resolved.dossiers_resolved, 0) as dossiers_resolved,
-    coalesce(resolved.dossiers_resolved_on_time, 0) as dossiers_resolved_on_time,
-    resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
-    coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
-        as dossiers_overdue_backlog,
-    coalesce(feedback.feedback_received, 0) as feedback_received,
-    coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
-    coalesce(environment.environment_exceedances, 0) as environment_exceedances,
-    ({{ active_enterprises() }}) as active_enterprises,
-    ({{ registered_population() }}) as registered_population
-from days
-left join received using (day)
-left join resolved using (day)
-left join overdue using (day)
-left join feedback using (day)
-left join environment using (day)
+    select
+        days.day,
+        coalesce(received.dossiers_received, 0) as dossiers_received,
+        coalesce(resolved.dossiers_resolved, 0) as dossiers_resolved,
+        coalesce(resolved.dossiers_resolved_on_time, 0) as dossiers_resolved_on_time,
+        resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
+        coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
+            as dossiers_overdue_backlog,
+        coalesce(feedback.feedback_received, 0) as feedback_received,
+        coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
+        coalesce(environment.environment_exceedances, 0) as environment_exceedances,
+        ({{ active_enterprises() }}) as active_enterprises,
+        ({{ registered_population() }}) as registered_population
+    from days
+    left join received using (day)
+    left join resolved using (day)
+    left join overdue using (day)
+    left join feedback using (day)
+    left join environment using (day)
 )
 
 select * from mart

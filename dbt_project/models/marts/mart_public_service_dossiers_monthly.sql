@@ -89,24 +89,24 @@ combined as (
 ),
 
 mart as (
-select
-    combined.month,
-    combined.agency_code,
-    agency.agency_name,
-    combined.procedure_code,
-    nullif(combined.commune_key, '') as commune_code,
-    unit.commune_full_name as commune_name,
-    combined.commune_placement,
-    coalesce(combined.received_count, 0) as received_count,
-    coalesce(combined.resolved_count, 0) as resolved_count,
-    coalesce(combined.resolved_on_time_count, 0) as resolved_on_time_count,
-    combined.resolved_on_time_count / nullif(combined.resolved_count, 0) as on_time_rate,
-    combined.avg_days_to_resolve,
-    coalesce(combined.open_backlog_count, 0) as open_backlog_count,
-    coalesce(combined.overdue_backlog_count, 0) as overdue_backlog_count
-from combined
-left join {{ ref('dim_agency') }} as agency using (agency_code)
-left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = combined.commune_key
+    select
+        combined.month,
+        combined.agency_code,
+        agency.agency_name,
+        combined.procedure_code,
+        nullif(combined.commune_key, '') as commune_code,
+        unit.commune_full_name as commune_name,
+        combined.commune_placement,
+        coalesce(combined.received_count, 0) as received_count,
+        coalesce(combined.resolved_count, 0) as resolved_count,
+        coalesce(combined.resolved_on_time_count, 0) as resolved_on_time_count,
+        combined.resolved_on_time_count / nullif(combined.resolved_count, 0) as on_time_rate,
+        combined.avg_days_to_resolve,
+        coalesce(combined.open_backlog_count, 0) as open_backlog_count,
+        coalesce(combined.overdue_backlog_count, 0) as overdue_backlog_count
+    from combined
+    left join {{ ref('dim_agency') }} as agency using (agency_code)
+    left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = combined.commune_key
 )
 
 select * from mart
