@@ -74,3 +74,12 @@
         silver_rewrites(['citizens', 'social_insurance', 'dossiers', 'health_visits', 'health_facilities']),
     ]) }}
 {%- endmacro %}
+
+{# Post-hook of dim_citizen, until sharing/incremental_copy.relation_state reads the state store: the shared tier
+   reads the fingerprint of what the table's rows depend on from its comment (else it hashes the content, and copies
+   records.citizens whole after every change). Not state: the store has it. #}
+{% macro fingerprint_comment(fingerprint) -%}
+    {%- if execute -%}
+    comment on table {{ this }} is '{{ tojson({"fingerprint": run_query("select " ~ fingerprint).columns[0].values()[0]}) }}'
+    {%- endif -%}
+{%- endmacro %}
