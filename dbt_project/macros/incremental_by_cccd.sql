@@ -4,72 +4,28 @@
   changed (one day of dossiers and visits touches ~3 % of them) and replaces their rows (delete+insert on cccd).
   Three rules keep it equal to a full build:
 
-  - Each row carries built_at (the dbt invocation that wrote it), and each table's comment records the fingerprint
-    and the start of the last invocation that built it (`{"fingerprint": …, "built_at": …}`, written with the rows).
-    A model recomputes the CCCDs whose upstream rows were built after that; int_citizen_source_records instead
-    compares each department's silver _ingested_at with the newest it holds from that department (sources load
-    independently, so one held back by a failing gate still counts from its own rows).
+  - Each row carries built_at (the dbt invocation that wrote it), and the state store records when each model was
+    last built and under which fingerprint (macros/build_state.sql). A model recomputes the CCCDs whose upstream rows
+    were built after that; int_citizen_source_records instead compares each department's silver _ingested_at with
+    the newest it holds from that department (sources load independently, so one held back by a failing gate still
+    counts from its own rows).
   - The fingerprint is the model's SQL checksum plus what it reads besides the rows it filters (ranks, commune-code
-    map, facilities, the silver tables' last rewrite). When it differs, the pre-hook empties the table and
-    its comment, so the same incremental SQL, having seen nothing, recomputes everything: a changed model, rank or
+    map, facilities, the silver tables' last rewrite). When it differs, the pre-hooks forget the build and empty the
+    table, so the same incremental SQL, having seen nothing, recomputes everything: a changed model, rank or
     reference table needs no manual --full-refresh.
-  - When the upstream model was rebuilt whole after this one was last built (its oldest row is newer), this one is
-    rebuilt whole too, so a CCCD that vanished upstream does not linger here.
+  - When the upstream model was rebuilt whole after this one was last built, this one is rebuilt whole too, so a
+    CCCD that vanished upstream does not linger here.
 
       {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='cccd',
                 on_schema_change='sync_all_columns',
-                pre_hook="{{ forget_stale_rows(some_fingerprint(), ref('upstream')) }}",
-                post_hook="{{ remember_build(some_fingerprint()) }}") }}
+                pre_hook=[before_begin("{{ forget_stale_build(some_fingerprint(), [ref('upstream')]) }}"),
+                          "{{ forget_stale_rows() }}"],
+                post_hook=after_commit("{{ record_build(some_fingerprint()) }}")) }}
 #}
 
-{# The dbt invocation's start (UTC) as text: stamped on every row it writes and recorded in the table's comment, so
-   the two compare exactly. #}
-{% macro _run_started() -%}
-    {{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00") }}
-{%- endmacro %}
-
+{# The dbt invocation's start (UTC), stamped on every row it writes. #}
 {% macro build_time() -%}
-    '{{ _run_started() }}'::timestamptz
-{%- endmacro %}
-
-{# A SQL string expression: this model's checksum plus `reads` (SQL string expressions), hashed. #}
-{% macro model_fingerprint(reads=[]) -%}
-    md5(concat_ws('|', '{{ model.checksum.checksum }}'{% for read in reads %}, ({{ read }}){% endfor %}))
-{%- endmacro %}
-
-{# A field of this table's comment (null before the first build, or after the pre-hook emptied it). #}
-{% macro _recorded(field) -%}
-    (select json_extract_string(comment, '$.{{ field }}') from duckdb_tables()
-     where database_name = '{{ this.database }}' and schema_name = '{{ this.schema }}'
-       and table_name = '{{ this.identifier }}')
-{%- endmacro %}
-
-{# When this table was last built (-infinity: never, or emptied). #}
-{% macro last_built() -%}
-    coalesce(cast({{ _recorded('built_at') }} as timestamptz), '-infinity'::timestamptz)
-{%- endmacro %}
-
-{# Pre-hook: empty the table and its comment when its fingerprint changed or `upstream` was rebuilt whole since. #}
-{% macro forget_stale_rows(fingerprint, upstream=none) -%}
-    {%- if execute and is_incremental() -%}
-        {%- set stale_sql -%}
-            select {{ _recorded('fingerprint') }} is distinct from {{ fingerprint }}
-            {%- if upstream is not none %}
-                or {{ last_built() }} < (select min(built_at) from {{ upstream }})
-            {%- endif %}
-        {%- endset -%}
-        {%- if run_query(stale_sql).columns[0].values()[0] -%}
-            delete from {{ this }}; comment on table {{ this }} is null
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{# Post-hook: record the fingerprint the rows were built under and this invocation's start, in the same transaction. #}
-{% macro remember_build(fingerprint=none) -%}
-    {%- if execute -%}
-        {%- set value = run_query("select " ~ fingerprint).columns[0].values()[0] if fingerprint else none -%}
-        comment on table {{ this }} is '{{ tojson({"fingerprint": value, "built_at": _run_started() | trim}) }}'
-    {%- endif -%}
+    '{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f+00") }}'::timestamptz
 {%- endmacro %}
 
 {# Rows of `relation` built after this model was last built (all rows on a first or whole rebuild). #}
@@ -115,13 +71,15 @@
             ~ "order by commune_code), '')) from " ~ ref('int_commune_code_map'),
         "select md5(coalesce(string_agg(concat_ws(':', facility_code, facility_type, current_commune_code), ',' "
             ~ "order by facility_code), '')) from " ~ ref('int_health_facilities'),
-        "select string_agg(concat_ws(':', table_name, comment), ',' order by table_name) from duckdb_tables() "
-            ~ "where schema_name = 'silver' and table_name in " ~ citizen_silver_tables(),
-        "select string_agg(concat_ws(':', view_name, comment), ',' order by view_name) from duckdb_views() "
-            ~ "where schema_name = 'silver' and view_name in " ~ citizen_silver_tables(),
+        silver_rewrites(['citizens', 'social_insurance', 'dossiers', 'health_visits', 'health_facilities']),
     ]) }}
 {%- endmacro %}
 
-{% macro citizen_silver_tables() -%}
-    ('citizens', 'social_insurance', 'dossiers', 'health_visits', 'health_facilities')
+{# Post-hook of dim_citizen, until sharing/incremental_copy.relation_state reads the state store: the shared tier
+   reads the fingerprint of what the table's rows depend on from its comment (else it hashes the content, and copies
+   records.citizens whole after every change). Not state: the store has it. #}
+{% macro fingerprint_comment(fingerprint) -%}
+    {%- if execute -%}
+    comment on table {{ this }} is '{{ tojson({"fingerprint": run_query("select " ~ fingerprint).columns[0].values()[0]}) }}'
+    {%- endif -%}
 {%- endmacro %}

@@ -7,8 +7,11 @@
     incremental_strategy='delete+insert',
     unique_key='cccd',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_survivorship')) }}",
-    post_hook="{{ remember_build(model_fingerprint()) }}",
+    pre_hook=[
+        before_begin("{{ forget_stale_build(model_fingerprint(), [ref('int_citizen_survivorship')]) }}"),
+        "{{ forget_stale_rows() }}",
+    ],
+    post_hook=["{{ fingerprint_comment(model_fingerprint()) }}", after_commit("{{ record_build(model_fingerprint()) }}")],
 ) }}
 select
     md5(cccd) as citizen_key,

@@ -13,8 +13,11 @@
     incremental_strategy='delete+insert',
     unique_key='cccd',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_stale_rows(citizen_records_fingerprint()) }}",
-    post_hook="{{ remember_build(citizen_records_fingerprint()) }}",
+    pre_hook=[
+        before_begin("{{ forget_stale_build(citizen_records_fingerprint()) }}"),
+        "{{ forget_stale_rows() }}",
+    ],
+    post_hook=after_commit("{{ record_build(citizen_records_fingerprint()) }}"),
 ) }}
 -- depends_on: {{ ref('int_commune_code_map') }}
 

@@ -6,8 +6,11 @@
     incremental_strategy='delete+insert',
     unique_key='cccd',
     on_schema_change='sync_all_columns',
-    pre_hook="{{ forget_stale_rows(model_fingerprint(), ref('int_citizen_source_records')) }}",
-    post_hook="{{ remember_build(model_fingerprint()) }}",
+    pre_hook=[
+        before_begin("{{ forget_stale_build(model_fingerprint(), [ref('int_citizen_source_records')]) }}"),
+        "{{ forget_stale_rows() }}",
+    ],
+    post_hook=after_commit("{{ record_build(model_fingerprint()) }}"),
 ) }}
 with records as (
     select * from {{ ref('int_citizen_source_records') }}

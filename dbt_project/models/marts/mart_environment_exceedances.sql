@@ -2,6 +2,20 @@
 -- QCVN 08:2023/BTNMT for surface water). Grain: station_code × parameter × day (local date of measured_at).
 -- 24-hour limits are compared with the day's mean, 1-hour limits with each reading (hours_over_1h_limit), ranges
 -- (pH) with every reading. A reading in another unit than the limit's is not compared (unit_mismatch).
+-- Incremental by period (macros/mart_periods.sql): a run recomputes only the periods its new rows touch.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook=[
+        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        "{{ forget_stale_rows() }}",
+        "{{ forget_periods(environment_periods()) }}",
+    ],
+    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+        watermarks={'environment_readings': newest_ingested(ref('int_environment_readings'))},
+        facts=period_facts('day', environment_periods())) }}"),
+) }}
 with readings as (
     select * from {{ ref('int_environment_readings') }}
 ),
@@ -46,31 +60,36 @@ daily as (
     from readings
     left join limits using (parameter)
     group by readings.station_code, readings.parameter, cast(readings.measured_at as date)
+),
+
+mart as (
+    select
+        day,
+        station_code,
+        daily.commune_code,
+        unit_info.commune_full_name as commune_name,
+        parameter,
+        unit,
+        reading_count,
+        mean_value,
+        max_value,
+        min_value,
+        limit_1h,
+        limit_24h,
+        lower_limit,
+        upper_limit,
+        regulation,
+        coalesce(unit_mismatch, false) as unit_mismatch,
+        not coalesce(unit_mismatch, false) and limit_24h is not null and mean_value > limit_24h as exceeds_24h_limit,
+        hours_over_1h_limit,
+        readings_out_of_range,
+        not coalesce(unit_mismatch, false) and (
+            (limit_24h is not null and mean_value > limit_24h) or hours_over_1h_limit > 0 or readings_out_of_range > 0
+        ) as is_exceedance
+    from daily
+    left join {{ ref('dim_administrative_unit') }} as unit_info on unit_info.commune_code = daily.commune_code
 )
 
-select
-    day,
-    station_code,
-    daily.commune_code,
-    unit_info.commune_full_name as commune_name,
-    parameter,
-    unit,
-    reading_count,
-    mean_value,
-    max_value,
-    min_value,
-    limit_1h,
-    limit_24h,
-    lower_limit,
-    upper_limit,
-    regulation,
-    coalesce(unit_mismatch, false) as unit_mismatch,
-    not coalesce(unit_mismatch, false) and limit_24h is not null and mean_value > limit_24h as exceeds_24h_limit,
-    hours_over_1h_limit,
-    readings_out_of_range,
-    not coalesce(unit_mismatch, false) and (
-        (limit_24h is not null and mean_value > limit_24h) or hours_over_1h_limit > 0 or readings_out_of_range > 0
-    ) as is_exceedance
-from daily
-left join {{ ref('dim_administrative_unit') }} as unit_info on unit_info.commune_code = daily.commune_code
+select * from mart
+{{ only_periods(environment_periods()) }}
 order by day, station_code, parameter

@@ -2,6 +2,20 @@
 -- to the latest date in the data. Dossiers: received, resolved (returned), on time, and the overdue backlog at the
 -- end of the day (received, not cancelled, not returned, past due); feedback received and resolved late that day;
 -- environment exceedances that day. Active enterprises and registered population are today's counts.
+-- Incremental by period (macros/mart_periods.sql): a run recomputes only the periods its new rows touch.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook=[
+        before_begin("{{ forget_stale_build(mart_fingerprint([active_enterprises(), registered_population()]), [ref('int_feedback_versions'), ref('mart_environment_exceedances')]) }}"),
+        "{{ forget_stale_rows() }}",
+        "{{ forget_periods(overview_daily_periods()) }}",
+    ],
+    post_hook=after_commit("{{ record_build(mart_fingerprint([active_enterprises(), registered_population()]),
+        watermarks={'dossiers': newest_ingested(ref('int_dossiers')), 'feedback': newest_ingested(ref('int_feedback_versions')), 'environment_readings': newest_ingested(ref('int_environment_readings'))},
+        facts=period_facts('day', overview_daily_periods())) }}"),
+) }}
 with dossiers as (
     select * from {{ ref('int_dossiers') }}
 ),
@@ -58,25 +72,30 @@ environment as (
     select day, count(*) filter (where is_exceedance) as environment_exceedances
     from {{ ref('mart_environment_exceedances') }}
     group by 1
+),
+
+mart as (
+    select
+        days.day,
+        coalesce(received.dossiers_received, 0) as dossiers_received,
+        coalesce(resolved.dossiers_resolved, 0) as dossiers_resolved,
+        coalesce(resolved.dossiers_resolved_on_time, 0) as dossiers_resolved_on_time,
+        resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
+        coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
+            as dossiers_overdue_backlog,
+        coalesce(feedback.feedback_received, 0) as feedback_received,
+        coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
+        coalesce(environment.environment_exceedances, 0) as environment_exceedances,
+        ({{ active_enterprises() }}) as active_enterprises,
+        ({{ registered_population() }}) as registered_population
+    from days
+    left join received using (day)
+    left join resolved using (day)
+    left join overdue using (day)
+    left join feedback using (day)
+    left join environment using (day)
 )
 
-select
-    days.day,
-    coalesce(received.dossiers_received, 0) as dossiers_received,
-    coalesce(resolved.dossiers_resolved, 0) as dossiers_resolved,
-    coalesce(resolved.dossiers_resolved_on_time, 0) as dossiers_resolved_on_time,
-    resolved.dossiers_resolved_on_time / nullif(resolved.dossiers_resolved, 0) as dossier_on_time_rate,
-    coalesce(sum(overdue.delta) over (order by days.day rows between unbounded preceding and current row), 0)
-        as dossiers_overdue_backlog,
-    coalesce(feedback.feedback_received, 0) as feedback_received,
-    coalesce(feedback.feedback_resolved_late, 0) as feedback_resolved_late,
-    coalesce(environment.environment_exceedances, 0) as environment_exceedances,
-    (select count(*) from {{ ref('dim_enterprise') }} where status = 'active') as active_enterprises,
-    (select count(*) from {{ ref('dim_citizen') }} where in_population_registry) as registered_population
-from days
-left join received using (day)
-left join resolved using (day)
-left join overdue using (day)
-left join feedback using (day)
-left join environment using (day)
-order by days.day
+select * from mart
+{{ only_periods(overview_daily_periods()) }}
+order by day

@@ -9,6 +9,20 @@
 --                           not cancelled, not yet returned;
 --   overdue_backlog_count   of those, past their due date.
 -- Cancelled dossiers count as received and never as backlog (the extract has no cancellation date).
+-- Incremental by period (macros/mart_periods.sql): a run recomputes only the periods its new rows touch.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook=[
+        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        "{{ forget_stale_rows() }}",
+        "{{ forget_periods(dossiers_monthly_periods()) }}",
+    ],
+    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+        watermarks={'dossiers': newest_ingested(ref('int_dossiers'))},
+        facts=period_facts('month', dossiers_monthly_periods(), {'as_of': dossiers_as_of()})) }}"),
+) }}
 with dossiers as (
     select
         *,
@@ -17,7 +31,7 @@ with dossiers as (
 ),
 
 as_of as (
-    select max(greatest(received_date, coalesce(returned_date, received_date))) as as_of_date from dossiers
+    select ({{ dossiers_as_of() }}) as as_of_date
 ),
 
 months as (
@@ -72,24 +86,29 @@ combined as (
     from received
     full outer join resolved using (agency_code, procedure_code, commune_key, commune_placement, month)
     full outer join backlog using (agency_code, procedure_code, commune_key, commune_placement, month)
+),
+
+mart as (
+    select
+        combined.month,
+        combined.agency_code,
+        agency.agency_name,
+        combined.procedure_code,
+        nullif(combined.commune_key, '') as commune_code,
+        unit.commune_full_name as commune_name,
+        combined.commune_placement,
+        coalesce(combined.received_count, 0) as received_count,
+        coalesce(combined.resolved_count, 0) as resolved_count,
+        coalesce(combined.resolved_on_time_count, 0) as resolved_on_time_count,
+        combined.resolved_on_time_count / nullif(combined.resolved_count, 0) as on_time_rate,
+        combined.avg_days_to_resolve,
+        coalesce(combined.open_backlog_count, 0) as open_backlog_count,
+        coalesce(combined.overdue_backlog_count, 0) as overdue_backlog_count
+    from combined
+    left join {{ ref('dim_agency') }} as agency using (agency_code)
+    left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = combined.commune_key
 )
 
-select
-    combined.month,
-    combined.agency_code,
-    agency.agency_name,
-    combined.procedure_code,
-    nullif(combined.commune_key, '') as commune_code,
-    unit.commune_full_name as commune_name,
-    combined.commune_placement,
-    coalesce(combined.received_count, 0) as received_count,
-    coalesce(combined.resolved_count, 0) as resolved_count,
-    coalesce(combined.resolved_on_time_count, 0) as resolved_on_time_count,
-    combined.resolved_on_time_count / nullif(combined.resolved_count, 0) as on_time_rate,
-    combined.avg_days_to_resolve,
-    coalesce(combined.open_backlog_count, 0) as open_backlog_count,
-    coalesce(combined.overdue_backlog_count, 0) as overdue_backlog_count
-from combined
-left join {{ ref('dim_agency') }} as agency using (agency_code)
-left join {{ ref('dim_administrative_unit') }} as unit on unit.commune_code = combined.commune_key
+select * from mart
+{{ only_periods(dossiers_monthly_periods()) }}
 order by month, agency_code, procedure_code, commune_code
