@@ -66,14 +66,6 @@ def last_rewrite(table: DeltaTable) -> int | None:
     return None
 
 
-def rewrite_comment(version: int | None) -> str:
-    return "Delta table; " + (
-        "rows rewritten, deleted or updated before its retained log"
-        if version is None
-        else f"rows last rewritten, deleted or updated at version {version}"
-    )
-
-
 @dataclass(frozen=True)
 class Published:
     kind: str  # view | table
@@ -99,10 +91,7 @@ def publish_delta(connection, schema: str, name: str, path, storage_options: dic
             connection.execute(f"create or replace table {target} as select * from _delta_snapshot").fetchall()
         finally:
             connection.unregister("_delta_snapshot")
-    rewrite = last_rewrite(table)
-    # Kept until dbt's macros read build_state.builds instead of this comment (issue 17, decision 2's branch).
-    connection.execute(f"comment on {kind} {target} is {sql_string(rewrite_comment(rewrite))}").fetchall()
-    return Published(kind, table.version(), rewrite)
+    return Published(kind, table.version(), last_rewrite(table))
 
 
 def _drop_other_kind(connection, schema: str, name: str, keep: str) -> None:

@@ -143,20 +143,14 @@ def _fingerprint(key: bytes, *parts: str) -> str:
 
 def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str, states: dict[str, Build]) -> str:
     """What a warehouse relation's rows depend on, as text that changes when they may have changed: its row in the
-    build state (its fingerprint and last whole build: for silver, its last rewrite), else a
-    commented relation's comment fingerprint (dbt's models until they record in the build state), a view its SQL and
-    the state of what it reads, any other table a hash of its content."""
+    build state (its fingerprint and last whole build: for silver, its last rewrite), else a view its SQL and the
+    state of what it reads, any other table a hash of its content."""
     entry = _catalog_entry(con, database, relation)
     if entry is None:
         raise LookupError(f"{database}.{relation} is not in the warehouse")
     if (recorded := states.get(relation)) is not None:
         return f"{relation}={recorded.fingerprint}:{recorded.whole_build_at}"
-    kind, sql, comment = entry
-    if comment:
-        recorded = _json_object(comment)
-        fingerprint = recorded.get("fingerprint") if recorded is not None else comment
-        if fingerprint:
-            return f"{relation}={fingerprint}"
+    kind, sql = entry
     if kind == "table":
         rows, content = con.execute(f"select count(*), sum(hash(t)::hugeint) from {database}.{relation} t").fetchall()[
             0
@@ -166,27 +160,16 @@ def relation_state(con: duckdb.DuckDBPyConnection, database: str, relation: str,
     return "\n".join([f"{relation}={sql}", *(relation_state(con, database, r, states) for r in reads)])
 
 
-def _catalog_entry(
-    con: duckdb.DuckDBPyConnection, database: str, relation: str
-) -> tuple[str, str | None, str | None] | None:
-    """(kind, view SQL, comment) of `relation` (schema.name) in `database`, None when it is not there."""
+def _catalog_entry(con: duckdb.DuckDBPyConnection, database: str, relation: str) -> tuple[str, str | None] | None:
+    """(kind, view SQL) of `relation` (schema.name) in `database`, None when it is not there."""
     schema, name = relation.split(".")
     found = con.execute(
-        "select 'view', sql, comment from duckdb_views() where database_name = $1 and schema_name = $2 "
-        "and view_name = $3 union all select 'table', null, comment from duckdb_tables() "
+        "select 'view', sql from duckdb_views() where database_name = $1 and schema_name = $2 "
+        "and view_name = $3 union all select 'table', null from duckdb_tables() "
         "where database_name = $1 and schema_name = $2 and table_name = $3",
         [database, schema, name],
     ).fetchall()
     return found[0] if found else None
-
-
-def _json_object(text: str | None) -> dict | None:
-    """A comment that is a JSON object (the state this module or dbt's incremental models record), else None."""
-    try:
-        value = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _relations_read(con: duckdb.DuckDBPyConnection, database: str, view_sql: str) -> set[str]:

@@ -1,6 +1,6 @@
 {#
   What each incremental model was last built from, in the state store lake/build_state.duckdb (attached as
-  build_state, profiles.yml; table builds, created by on-run-start when missing): one row per object
+  build_state, profiles.yml; table builds, created by ingestion/build_state.py before dbt runs): one row per object
   ('<schema>.<table>') with the fingerprint it was built under, the inputs' watermarks (built_from, JSON), when the
   build finished (built_at) and when it was last built from scratch (whole_build_at). The citizen chain
   (incremental_by_cccd.sql) and the period marts (mart_periods.sql) read "what changed since this model's last build"
@@ -19,18 +19,6 @@
 
 {% macro build_state_table() -%}
     build_state.builds
-{%- endmacro %}
-
-{# on-run-start: the store's table, as the Python side (ingestion/build_state.py) creates it. #}
-{% macro create_build_state() -%}
-    create table if not exists {{ build_state_table() }} (
-        object varchar primary key,
-        built_from varchar,
-        fingerprint varchar,
-        watermark varchar,
-        built_at timestamptz,
-        whole_build_at timestamptz
-    )
 {%- endmacro %}
 
 {% macro build_object(relation=none) -%}
@@ -64,13 +52,12 @@
     md5(concat_ws('|', '{{ model.checksum.checksum }}'{% for read in reads %}, ({{ read }}){% endfor %}))
 {%- endmacro %}
 
-{# SQL string expression: the last rewrite, delete or update of the silver `tables` (their views' or tables'
-   comments, ingestion/duckdb_delta.py: such a commit changes or removes rows without newer ingest times). #}
+{# SQL string expression: the last rewrite, delete or update of the silver `tables` (their rows `silver.<table>` in
+   the store, recorded by ingestion/warehouse_sources.py: such a commit changes or removes rows without newer ingest
+   times). #}
 {% macro silver_rewrites(tables) -%}
-    (select coalesce(string_agg(concat_ws(':', table_name, comment), ',' order by table_name), '') from duckdb_tables()
-     where schema_name = 'silver' and table_name in ('{{ tables | join("', '") }}'))
-    || (select coalesce(string_agg(concat_ws(':', view_name, comment), ',' order by view_name), '') from duckdb_views()
-     where schema_name = 'silver' and view_name in ('{{ tables | join("', '") }}'))
+    (select coalesce(string_agg(concat_ws(':', object, watermark), ',' order by object), '') from {{ build_state_table() }}
+     where object in ('silver.{{ tables | join("', 'silver.") }}'))
 {%- endmacro %}
 
 {# Before a write to the store outside the model's transaction: end any transaction dbt opened meanwhile (compiling

@@ -61,8 +61,8 @@
 {%- endmacro %}
 
 {# int_citizen_source_records reads, besides the rows it filters: the ranks, the commune-code map (through the
-   int_<source> views), the health facilities, and the silver tables' last rewrite (their comment, from
-   ingestion/duckdb_delta.py: a contract change rewrites silver with the old ingest times, an erasure deletes rows
+   int_<source> views), the health facilities, and the silver tables' last rewrite (their rows in the state store, from
+   ingestion/warehouse_sources.py: a contract change rewrites silver with the old ingest times, an erasure deletes rows
    without any newer one). #}
 {% macro citizen_records_fingerprint() -%}
     {{ model_fingerprint([
@@ -75,11 +75,3 @@
     ]) }}
 {%- endmacro %}
 
-{# Post-hook of dim_citizen, until sharing/incremental_copy.relation_state reads the state store: the shared tier
-   reads the fingerprint of what the table's rows depend on from its comment (else it hashes the content, and copies
-   records.citizens whole after every change). Not state: the store has it. #}
-{% macro fingerprint_comment(fingerprint) -%}
-    {%- if execute -%}
-    comment on table {{ this }} is '{{ tojson({"fingerprint": run_query("select " ~ fingerprint).columns[0].values()[0]}) }}'
-    {%- endif -%}
-{%- endmacro %}

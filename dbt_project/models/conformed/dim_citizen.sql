@@ -11,7 +11,7 @@
         before_begin("{{ forget_stale_build(model_fingerprint(), [ref('int_citizen_survivorship')]) }}"),
         "{{ forget_stale_rows() }}",
     ],
-    post_hook=["{{ fingerprint_comment(model_fingerprint()) }}", after_commit("{{ record_build(model_fingerprint()) }}")],
+    post_hook=after_commit("{{ record_build(model_fingerprint()) }}"),
 ) }}
 select
     md5(cccd) as citizen_key,
