@@ -94,8 +94,7 @@ def _few_values(values: pl.Series) -> bool:
 
 
 def _few_values_cleaned(values: pl.Series) -> pl.Expr:
-    """A column of few distinct values (a status, a category) cleaned once per value, not once per row: NFC on
-    5 M statuses 1.3 s -> 0.2 s."""
+    """A column of few distinct values (a status, a category) cleaned once per value, not once per row."""
     distinct = values.unique().drop_nulls()
     cleaned = distinct.to_frame().select(_clean_text(values.name)).to_series()
     return pl.col(values.name).replace_strict(distinct, cleaned, return_dtype=pl.String)

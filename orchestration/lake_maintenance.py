@@ -3,8 +3,7 @@ no kept version needs, and drop expired log entries (deltalake's `optimize.compa
 
 Why: every refresh writes to the lake in small pieces (a commit per GX suite to the validation results, ~40 a night;
 one per source and stage to the ingestion log; a day's file to each bronze and silver table), and a Delta table's
-appends and reads slow down with its file count. 2,000 appends of 15 rows took 40 ms each at first and 78 ms at the
-end, and reading the table 0.30 s; compacted into one file, the read takes 0.02 s.
+appends and reads slow down with its file count (figures in bench/README.md).
 
 Files that compaction replaces stay `retention_hours` (default a week: time travel, and readers still on an older
 snapshot) before a later vacuum deletes them. The warehouse's `silver` views name Parquet files, so they are
