@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 from ingestion.catalog import load_catalog
 from ingestion.encodings import detect
 from ingestion.ingestion_log import read_log
-from orchestration.incremental import source_changed
+from ingestion.landing_changes import changed_sources
 from orchestration.ingestion_assets import reconcile_bronze
 from tests.ingest_run import ingest
 
@@ -63,7 +63,7 @@ def ingest_twice(lake, source):
     load, build = ingest(lake, source)
     assert load.files_new == [] and load.files_failed == [] and load.rows_written == 0
     assert state(lake, source) == before
-    assert not source_changed(source, lake, read_log(lake.ingestion_log))  # the nightly schedule stays quiet
+    assert not changed_sources(lake, {source.name: source})  # the nightly schedule stays quiet
     return first
 
 
