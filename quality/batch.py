@@ -2,8 +2,9 @@
 
 A gate covers a table up to a version and an ingest-time watermark (`until`, the newest `_ingested_at` it saw), and
 the results table records both (`quality/results.py`). The next gate of the same suite validates the rows ingested
-after the watermark of the latest validation that passed or covered the whole table (a failed batch is validated
-again with the next one). The whole table is validated when there is no such validation, or when the table was
+after the watermark of the latest validation that passed (a failed batch, or a failed first validation of the whole
+table, is validated again with the next one: a gate stays failed until its rows are fixed). The whole table is
+validated when there is no such validation, or when the table was
 rewritten since (an overwrite, a delete, an update, a restore: `ingestion.duckdb_delta.last_rewrite`; appends and
 the pipeline's merges stamp new ingest times on every row they add or replace, compaction changes no row).
 """
@@ -75,7 +76,7 @@ def _rewritten_after(table: DeltaTable, covered: int) -> int | None:
 
 
 def previous_coverage(results: pl.DataFrame, suite: str) -> dict | None:
-    """The latest validation of `suite` that passed or covered the whole table: its version and watermark."""
+    """The latest validation of `suite` that passed: its version and watermark."""
     runs = (
         results.filter(
             (pl.col("suite") == suite) & pl.col("covered_version").is_not_null() & (pl.col("scope") != REPLACED)
@@ -87,7 +88,7 @@ def previous_coverage(results: pl.DataFrame, suite: str) -> dict | None:
             pl.col("covered_until").first(),
             passed=(pl.col("success") | (pl.col("severity") != "critical")).all(),
         )
-        .filter(pl.col("passed") | (pl.col("scope") == WHOLE_TABLE))
+        .filter(pl.col("passed"))
         .sort("validated_at")
     )
     return None if runs.is_empty() else runs.row(-1, named=True)

@@ -141,6 +141,7 @@ def test_shared_records_follow_the_second_refresh_incrementally(refreshed_twice,
     fresh = Lake(tmp_path / "fresh")
     fresh.root.mkdir()
     shutil.copy(lake.warehouse, fresh.warehouse)
+    shutil.copy(lake.build_state, fresh.build_state)  # what dbt recorded of the warehouse's models
     whole = build_shared_file(fresh, load_config(), key)
     assert {mode for mode, _ in _copied(whole).values()} == {"whole"}
     incremental = _records(lake.shared_marts)
@@ -208,6 +209,7 @@ def test_the_scan_checks_old_rows_against_new_needles_only(refreshed_twice, tmp_
     fresh = Lake(tmp_path / "fresh")
     fresh.root.mkdir()
     shutil.copy(lake.warehouse, fresh.warehouse)
+    shutil.copy(lake.build_state, fresh.build_state)  # what dbt recorded of the warehouse's models
     assert build_shared_file(fresh, load_config(), key).scan.tables_in_part == 0  # a new file: every row
     assert "every row against every needle" in build_state.read(fresh, "shared.pii_scan").built_from
     newcomer = "Lò Thị Mới Đăng Ký"  # nobody in the population has this name yet
