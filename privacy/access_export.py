@@ -16,9 +16,11 @@ from pathlib import Path
 import duckdb
 
 from ingestion.catalog import load_catalog
+from ingestion.duckdb_delta import quoted
 from ingestion.lake import Lake
 from privacy.lake_rows import find_person_rows
 from privacy.requests import RequestError, complete_request, get_request, privacy_root
+from privacy.restriction import shared_text_columns
 from privacy.warehouse_rows import find_rows
 from sharing.pseudonym import pseudonym
 
@@ -83,12 +85,10 @@ def _shared_items(lake: Lake, key_value: str) -> list[dict]:
         return []
     items = []
     with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
-        columns = con.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR' "
-            "and database_name = current_database() and schema_name <> 'sharing'"
-        ).fetchall()
-        for schema, table, column in columns:
-            cursor = con.execute(f'select * from "{schema}"."{table}" where "{column}" = ?', [key_value])
+        for schema, table, column in shared_text_columns(con):
+            cursor = con.execute(
+                f"select * from {quoted(schema)}.{quoted(table)} where {quoted(column)} = ?", [key_value]
+            )
             names = [d[0] for d in cursor.description]
             where = {"layer": "shared", "table": f"{schema}.{table}", "file": lake.shared_marts.name}
             items += [{**where, "record": dict(zip(names, r))} for r in cursor.fetchall()]

@@ -84,17 +84,21 @@ def restrict(lake: Lake, request_id: str, key: bytes) -> dict:
     return receipt
 
 
+def shared_text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(schema, table, column) of every text column of the shared file open on `con`, its catalog tables aside."""
+    return con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR' "
+        "and database_name = current_database() and schema_name <> 'sharing'"
+    ).fetchall()
+
+
 def pseudonym_rows(lake: Lake, key_value: str) -> dict[str, int]:
     """Rows of the shared file holding the person's pseudonym, per table and column (empty when none)."""
     if not lake.shared_marts.exists():
         return {}
     found = {}
     with duckdb.connect(str(lake.shared_marts), read_only=True) as con:
-        columns = con.execute(
-            "select schema_name, table_name, column_name from duckdb_columns() where data_type = 'VARCHAR' "
-            "and database_name = current_database() and schema_name <> 'sharing'"
-        ).fetchall()
-        for schema, table, column in columns:
+        for schema, table, column in shared_text_columns(con):
             ref = f"{quoted(schema)}.{quoted(table)}"
             n = con.execute(f"select count(*) from {ref} where {quoted(column)} = ?", [key_value]).fetchall()[0][0]
             if n:
