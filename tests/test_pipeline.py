@@ -114,7 +114,7 @@ def test_failing_silver_suite_blocks_the_mart_and_names_the_expectation(refreshe
     description = failed[0].description
     assert "suite silver_dossiers FAILED" in description
     assert "critical: expect_column_values_to_be_known_commune_code(commune_code)" in description
-    assert failed[0].metadata["failed_expectations"].value[0]["sample"][0] == "99999"
+    assert failed[0].metadata["failed_expectations"].value[0]["sample"][0] == "99999 (late.csv:2)"  # value, file:line
 
     rebuilt = {m.asset_key for m in result.get_asset_materialization_events()}
     assert AssetKey(["silver", "dossiers"]) in rebuilt
