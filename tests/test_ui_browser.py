@@ -171,8 +171,8 @@ def test_asset_graph_shows_bronze_silver_dbt_and_mart_with_checks(webserver, bro
     ("asset", "checks"),
     [
         ("bronze/dossiers", ["gx_bronze_suite"]),
-        ("silver/dossiers", ["gx_silver_suite", "freshness_check"]),
-        ("silver/citizens", ["gx_silver_suite", "freshness_check"]),
+        ("silver/dossiers", ["gx_silver_suite", "silver_rows_reconcile"]),
+        ("silver/citizens", ["gx_silver_suite", "silver_rows_reconcile"]),
         ("staging/stg_dossiers", ["unique_stg_dossiers_dossier_id"]),
         (MART, ["gx_mart_suite"]),
     ],
