@@ -120,9 +120,8 @@ def test_the_refresh_leaves_readable_build_state(scheduled):
     for table in ("records.citizens", "records.dossiers"):
         shared = builds[f"shared.{table}"]
         assert shared.fingerprint and shared.watermark and shared.built_at == shared.whole_build_at
-        assert f"warehouse.{'conformed.dim_citizen' if table.endswith('citizens') else 'staging.stg_dossiers'}" in (
-            shared.built_from
-        )
+        source = "conformed.dim_citizen" if table.endswith("citizens") else "intermediate.int_dossiers"
+        assert f"warehouse.{source}" in shared.built_from
 
 
 def test_new_extract_refreshes_only_its_source_and_downstream(scheduled):
