@@ -228,11 +228,16 @@ def validate_sql(
 def validate_frame(suite_name: str, expectations: list, frame: pl.DataFrame) -> SuiteOutcome:
     """Validate `frame` against `expectations` with GX's pandas engine."""
     context = _context()
-    asset = context.data_sources.add_or_update_pandas(name=suite_name).add_dataframe_asset(name=suite_name)
-    batch_definition = asset.add_batch_definition_whole_dataframe(name="whole")
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    try:
+        asset = context.data_sources.add_or_update_pandas(name=suite_name).add_dataframe_asset(name=suite_name)
+        batch_definition = asset.add_batch_definition_whole_dataframe(name="whole")
+        suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.to_pandas()})
+        result = batch.validate(suite, result_format=RESULT_FORMAT)
+    finally:
+        # The context lives for the process: a pandas datasource left under a suite's name would make the next
+        # `validate_sql` of that suite fail ("datasource of a different type").
+        context.data_sources.delete(suite_name)
     redact_result(result)
     return SuiteOutcome(
         suite=suite_name, rows=frame.height, outcomes=[_outcome(r) for r in result.results], result=result
