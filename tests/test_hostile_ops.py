@@ -14,6 +14,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, mat
 
 from ingestion.lake import PROJECT_ROOT
 from orchestration.ingestion_assets import ingestion_assets
+from orchestration.instance import prepare_dagster_home
 from orchestration.orphaned_runs import PID_TAG, fail_dead_local_runs, free_orphaned_slots
 from orchestration.resources import LakeResource
 
@@ -89,6 +90,10 @@ def test_a_held_warehouse_leaves_the_run_report_readable_and_exits_1(tmp_path):
 
 def test_a_local_run_killed_with_kill_9_is_marked_failed(tmp_path):
     home = tmp_path / "dagster_home"
+    # The instance's SQLite storage is created before the run, as in a deployment: creating it from two processes
+    # at once can stamp two alembic heads.
+    prepare_dagster_home({"DAGSTER_HOME": str(home)})
+    DagsterInstance.from_config(str(home)).dispose()
     runner = subprocess.Popen(
         [sys.executable, "-m", "orchestration.run_pipeline", "--scale", "tiny"],
         cwd=PROJECT_ROOT,
@@ -101,9 +106,8 @@ def test_a_local_run_killed_with_kill_9_is_marked_failed(tmp_path):
         deadline, runs = time.monotonic() + 600, []
         while not runs and time.monotonic() < deadline and runner.poll() is None:
             time.sleep(0.5)
-            if (home / "dagster.yaml").exists():
-                with DagsterInstance.from_config(str(home)) as instance:
-                    runs = instance.get_runs(filters=started)
+            with DagsterInstance.from_config(str(home)) as instance:
+                runs = instance.get_runs(filters=started)
     finally:
         runner.kill()  # SIGKILL: no handler runs, the run stays STARTED
         runner.wait()
