@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, 
 
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
-from sharing.pii_scan import PersonalDataLeak, refuse_leaks, scan_parquet, warehouse_needles
+from sharing.pii_scan import PersonalDataLeak, needles_from_file, refuse_leaks, scan_parquet
 
 MART_SCHEMA = "marts"
 
@@ -46,8 +46,7 @@ def _publisher(mart: AssetKey) -> AssetsDefinition:
                 con.execute(f"attach '{lake.warehouse}' as wh (read_only)")
                 con.execute(f"copy (select * from wh.{MART_SCHEMA}.{name}) to '{staged}' (format parquet)")
                 rows = con.execute(f"select count(*) from wh.{MART_SCHEMA}.{name}").fetchone()[0]
-                needles = warehouse_needles(con, "wh")
-            report = scan_parquet({f"{MART_SCHEMA}.{name}": staged}, needles)
+            report = scan_parquet({f"{MART_SCHEMA}.{name}": staged}, needles_from_file(lake.warehouse))
             refuse_leaks(report, f"published/mart={name}")
             staged.replace(target)  # readers see the previous file or the new one
         except PersonalDataLeak as leak:  # deterministic: retrying cannot help

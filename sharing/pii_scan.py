@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import duckdb
@@ -65,9 +65,10 @@ class Needles:
         return cls(frozenset(full_names.to_list()), _distinct(cccds), _distinct(phones))
 
     def identifiers(self) -> pl.DataFrame:
-        """Every CCCD and phone number, also with its leading zeros lost (stored as a number somewhere)."""
+        """Every CCCD and phone number, also with its leading zeros lost (stored as a number somewhere). Not made
+        distinct: it is only the right side of `in (select v ...)`, where a repeat costs nothing."""
         both = pl.concat([self.cccds, self.phones])
-        return pl.concat([both, both.str.strip_chars_start("0")]).unique().to_frame("v")
+        return pl.concat([both, both.str.strip_chars_start("0")]).to_frame("v")
 
 
 def _distinct(values: Iterable[str]) -> pl.Series:
@@ -163,7 +164,21 @@ def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str) -> Needles:
 
 
 def needles_from_file(warehouse: Path) -> Needles:
-    """`warehouse_needles` of a warehouse file, attached read-only (never a writer's lock)."""
+    """`warehouse_needles` of a warehouse file, attached read-only (never a writer's lock); read again only when the
+    file (or its write-ahead log) has changed, so the exports of one run share one read."""
+    versions = tuple(_version(p) for p in (warehouse, warehouse.with_name(warehouse.name + ".wal")))
+    return _needles_of_file(str(warehouse), versions)
+
+
+def _version(path: Path) -> tuple[int, int, int] | None:
+    if not path.exists():
+        return None
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+@lru_cache(maxsize=1)
+def _needles_of_file(warehouse: str, versions: tuple) -> Needles:
     with duckdb.connect() as con:
         con.execute(f"attach '{warehouse}' as wh (read_only)")
         return warehouse_needles(con, "wh")

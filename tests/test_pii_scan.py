@@ -9,7 +9,7 @@ import pytest
 from ingestion import build_state
 from ingestion.lake import Lake
 from sharing.config import ColumnRule, load_config
-from sharing.pii_scan import Needles, scan
+from sharing.pii_scan import Needles, needles_from_file, scan
 from sharing.shared_file import PersonalDataLeak, build_shared_file
 from tests.sharing_run import population_needles, shared_refresh  # noqa: F401 (fixture)
 
@@ -86,6 +86,34 @@ def test_amounts_that_equal_a_phone_number_by_chance_are_not_identifiers():
     hits = {c.column: c.hits for c in report.hits}
     assert "capital_vnd" not in hits  # 6 of 10,000
     assert hits["phone_as_number"]["known_id"] >= 300  # 3 %: identifiers stored as numbers
+
+
+def test_needles_are_read_once_per_warehouse_version(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema conformed")
+        con.execute(
+            "create table conformed.dim_citizen as select 'Nguyễn Văn Hùng' as full_name, '019203123456' as cccd, "
+            "'0912345678' as phone"
+        )
+    first = needles_from_file(warehouse)
+    assert needles_from_file(warehouse) is first
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into conformed.dim_citizen values ('Trần Thị Mai', '019203654321', '0987654321')")
+    again = needles_from_file(warehouse)
+    assert again.names == {"nguyễn văn hùng", "trần thị mai"}
+    assert sorted(again.identifiers()["v"].to_list()) == sorted(
+        [
+            "019203123456",
+            "19203123456",
+            "0912345678",
+            "912345678",
+            "019203654321",
+            "19203654321",
+            "0987654321",
+            "987654321",
+        ]
+    )
 
 
 def test_a_leaking_table_is_never_published(shared_refresh, tmp_path):
