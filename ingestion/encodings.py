@@ -197,12 +197,15 @@ def describe_best(data: bytes) -> str:
     return f"the bytes read best as {found} ({score:.0%} of the words with accents are Vietnamese)"
 
 
+CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
 def looks_binary(data: bytes) -> bool:
     """Control bytes other than tab and line ends in more than 1% of the first MiB: not a text export."""
     sample = data[:SAMPLE_BYTES]
     if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False
-    controls = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    controls = len(sample) - len(sample.translate(None, CONTROL_BYTES))  # one pass, not one per control byte
     return controls > len(sample) / 100
 
 
