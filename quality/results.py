@@ -5,8 +5,8 @@
     lake/quality/data_docs/index.html   GX Data Docs, rendered once per run (the `quality/data_docs` asset); open it
 
 Data Docs keep the last `DOCS_RUNS_PER_SUITE` results of each suite; the Delta table keeps every one. GX's index
-builder reads every stored result on each build (~2 ms each): unpruned, every check got slower night after night
-(0.2 s at 0 stored results, 0.7 s at 300; a year of nightly runs stores ~15,000).
+builder reads every stored result on each build, so an unpruned store would make every build slower night after
+night (figures in bench/README.md).
 """
 
 from __future__ import annotations
