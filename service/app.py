@@ -3,6 +3,8 @@
     GET /datasets                       what the caller may read (open data; with a key, its grants too)
     GET /datasets/{id}                  a dataset's metadata and columns
     GET /datasets/{id}/rows             a page of rows: filters on columns, sort, limit/offset, format
+    GET /receipts                       the caller's department's receipts and rejection reports (its outbox)
+    GET /receipts/{source}/{file}       one of them (xlsx or CSV)
     GET /health                         for the service manager
     GET /openapi.json, /docs            the OpenAPI description
 
@@ -17,6 +19,7 @@ from datetime import date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
 from typing import Annotated
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -31,6 +34,8 @@ from service.keys import KeyStore
 from service.ledger import Ledger, redacted
 from service.limits import RateLimiter
 from service.queries import RESERVED, QueryError, QueryTimeout, build_page, run, visible_columns
+from service.receipts import MEDIA as RECEIPT_MEDIA
+from service.receipts import find, listed, outbox_of
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,6 +112,18 @@ def _readable(request: Request, dataset_id: str, shared: dict[str, Dataset], con
     if grant is None:
         raise _refuse(request, 403, f"Tài khoản {consumer.id} chưa được cấp quyền đọc tập dữ liệu này")
     return shared[dataset_id], grant
+
+
+def _department(request: Request, consumer: Consumer | None) -> Consumer:
+    """Receipts belong to a department: 401 without a key."""
+    if consumer is None:
+        raise _refuse(
+            request,
+            401,
+            "Cần khóa API của đơn vị để nhận biên nhận và báo cáo dòng bị từ chối",
+            {"WWW-Authenticate": 'Bearer realm="tn"'},
+        )
+    return consumer
 
 
 def _parameters(request: Request) -> dict:
@@ -227,6 +244,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         next_offset = page.offset + page.limit if more else None
         return _response(dataset, page.format, table, page.offset, page.limit, next_offset)
+
+    @app.get("/receipts")
+    def list_receipts(request: Request, consumer: Caller) -> dict:
+        """The receipts and rejection reports of the caller's department, newest first."""
+        department = _department(request, consumer)
+        files = listed(outbox_of(settings.lake, department.agency))
+        request.state.entry["rows"] = len(files)
+        return {"department": department.agency, "receipts": files}
+
+    @app.get("/receipts/{source}/{name}")
+    def get_receipt(request: Request, source: str, name: str, consumer: Caller) -> Response:
+        department = _department(request, consumer)
+        path = find(outbox_of(settings.lake, department.agency), source, name)
+        if path is None:
+            raise _refuse(request, 404, "Không có biên nhận này trong hộp thư của đơn vị")
+        request.state.entry["rows"] = 1
+        return Response(
+            path.read_bytes(),
+            media_type=RECEIPT_MEDIA[path.suffix],
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"},
+        )
 
     return app
 

@@ -383,6 +383,34 @@ def test_grants_apply_without_a_restart(client, service_env, capsys):
     assert client.get(url, headers={"X-API-Key": key}).status_code == 401
 
 
+def test_a_department_reads_its_own_receipts_and_no_one_elses(client, refreshed, service_env, capsys):
+    service_env.consumers.write_text(
+        CONSUMERS + "  so-y-te:\n    agency: Sở Y tế\n    datasets: []\n", encoding="utf-8"
+    )
+    _, health = issue("so-y-te", capsys)
+    _, justice = issue("so-tu-phap", capsys)
+    outbox = refreshed.root / "outbox" / "so-y-te"
+    on_disk = sorted(
+        f"{p.parent.name}/{p.name}" for p in outbox.glob("*/*") if p.name.endswith((".receipt.xlsx", ".csv"))
+    )
+    assert len(on_disk) >= 3
+
+    listing = client.get("/receipts", headers={"X-API-Key": health})
+    assert listing.status_code == 200 and listing.json()["department"] == "Sở Y tế"
+    assert sorted(f"{r['source']}/{r['file']}" for r in listing.json()["receipts"]) == on_disk
+    report = next(name for name in on_disk if name.endswith(".rejected.csv"))
+    got = client.get(f"/receipts/{report}", headers={"X-API-Key": health})
+    assert got.status_code == 200 and got.content == (outbox / report).read_bytes()
+    assert got.headers["content-type"].startswith("text/csv")
+
+    assert client.get("/receipts").status_code == 401
+    assert client.get("/receipts", headers={"X-API-Key": justice}).json()["receipts"] == []  # no file of its own
+    assert client.get(f"/receipts/{report}", headers={"X-API-Key": justice}).status_code == 404
+    source, name = report.split("/")
+    for trick in (f"{source}/..%2F..%2Fwarehouse.duckdb", f"..%2Fso-y-te%2F{source}/{name}", f"{source}/{name}%00"):
+        assert client.get(f"/receipts/{trick}", headers={"X-API-Key": justice}).status_code == 404
+
+
 def test_rate_limit_per_consumer(refreshed, service_env, capsys):
     _, key = issue("ioc", capsys)
     settings = Settings(**{**service_env.__dict__, "rate_per_second": 0.5, "burst": 2})
