@@ -8,6 +8,9 @@ from pathlib import Path
 from ingestion.extracts import loose_key
 from ingestion.lake import Lake
 
+# The three files of a delivered file's receipt, `<file><suffix>` in its source's outbox folder.
+RECEIPT_XLSX, RECEIPT_CSV, REJECTED_CSV = ".receipt.xlsx", ".receipt.csv", ".rejected.csv"
+
 
 def department_slug(department: str) -> str:
     """'Sở Y tế' → 'so-y-te': a folder name any file share and any department's PC accepts."""
@@ -27,8 +30,11 @@ class DepartmentPaths:
         """outbox/<department-slug>/<source>/: what each department picks up (receipts, rejection reports)."""
         return self.root / "outbox"
 
+    def department_outbox(self, department: str) -> Path:
+        return self.outbox / department_slug(department)
+
     def source_outbox(self, department: str, source: str) -> Path:
-        return self.outbox / department_slug(department) / source
+        return self.department_outbox(department) / source
 
     @property
     def receipts_log(self) -> Path:

@@ -25,7 +25,7 @@ from deltalake import DeltaTable, write_deltalake
 from departments.local_time import shown
 from departments.masking import mask_value
 from departments.messages_vi import Finding, file_finding, row_findings
-from departments.paths import DepartmentPaths
+from departments.paths import RECEIPT_CSV, RECEIPT_XLSX, REJECTED_CSV, DepartmentPaths
 from ingestion.catalog import Source
 from ingestion.ingestion_log import read_log
 from ingestion.lake import Lake
@@ -157,9 +157,9 @@ def write_receipt(lake: Lake, receipt: Receipt) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     line_label = "Dòng" if receipt.source.format in ("csv", "xlsx") else "Bản ghi thứ"
     header = (line_label, *REJECTED_HEADER[1:])
-    _write_csv(folder / f"{receipt.file}.receipt.csv", SUMMARY_HEADER, receipt.summary())
-    _write_csv(folder / f"{receipt.file}.rejected.csv", header, receipt.rejections)
-    xlsx = folder / f"{receipt.file}.receipt.xlsx"
+    _write_csv(folder / f"{receipt.file}{RECEIPT_CSV}", SUMMARY_HEADER, receipt.summary())
+    _write_csv(folder / f"{receipt.file}{REJECTED_CSV}", header, receipt.rejections)
+    xlsx = folder / f"{receipt.file}{RECEIPT_XLSX}"
     with xlsxwriter.Workbook(str(xlsx)) as book:
         bold = book.add_format({"bold": True})
         sheet = book.add_worksheet("Biên nhận")

@@ -28,6 +28,7 @@ from fastapi import FastAPI, HTTPException, Query, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from departments.paths import DepartmentPaths
 from service.datasets import Dataset, OpenData, SharedFile
 from service.grants import Consumer, Consumers, Grant
 from service.keys import KeyStore
@@ -35,7 +36,7 @@ from service.ledger import Ledger, redacted
 from service.limits import RateLimiter
 from service.queries import RESERVED, QueryError, QueryTimeout, build_page, run, visible_columns
 from service.receipts import MEDIA as RECEIPT_MEDIA
-from service.receipts import find, listed, outbox_of
+from service.receipts import find, listed
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,10 @@ def _caller(
 Caller = Annotated[Consumer | None, Security(_caller)]
 
 
+def _key_required(request: Request, message: str) -> HTTPException:
+    return _refuse(request, 401, message, {"WWW-Authenticate": 'Bearer realm="tn"'})
+
+
 def _readable(request: Request, dataset_id: str, shared: dict[str, Dataset], consumer: Consumer | None):
     """(dataset, grant) the caller may read; 401 without a key, 403 without a grant, 404 for no such dataset."""
     request.state.entry["dataset"] = redacted(dataset_id[:120])
@@ -100,12 +105,7 @@ def _readable(request: Request, dataset_id: str, shared: dict[str, Dataset], con
     if dataset_id in open_datasets:
         return open_datasets[dataset_id], None
     if consumer is None:
-        raise _refuse(
-            request,
-            401,
-            "Cần khóa API (X-API-Key hoặc Authorization: Bearer) cho tập dữ liệu này",
-            {"WWW-Authenticate": 'Bearer realm="tn"'},
-        )
+        raise _key_required(request, "Cần khóa API (X-API-Key hoặc Authorization: Bearer) cho tập dữ liệu này")
     if dataset_id not in shared:
         raise _refuse(request, 404, "Không có tập dữ liệu này")
     grant = consumer.grant_for(dataset_id)
@@ -117,12 +117,7 @@ def _readable(request: Request, dataset_id: str, shared: dict[str, Dataset], con
 def _department(request: Request, consumer: Consumer | None) -> Consumer:
     """Receipts belong to a department: 401 without a key."""
     if consumer is None:
-        raise _refuse(
-            request,
-            401,
-            "Cần khóa API của đơn vị để nhận biên nhận và báo cáo dòng bị từ chối",
-            {"WWW-Authenticate": 'Bearer realm="tn"'},
-        )
+        raise _key_required(request, "Cần khóa API của đơn vị để nhận biên nhận và báo cáo dòng bị từ chối")
     return consumer
 
 
@@ -249,14 +244,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def list_receipts(request: Request, consumer: Caller) -> dict:
         """The receipts and rejection reports of the caller's department, newest first."""
         department = _department(request, consumer)
-        files = listed(outbox_of(settings.lake, department.agency))
+        files = listed(DepartmentPaths.of(settings.lake).department_outbox(department.agency))
         request.state.entry["rows"] = len(files)
         return {"department": department.agency, "receipts": files}
 
     @app.get("/receipts/{source}/{name}")
     def get_receipt(request: Request, source: str, name: str, consumer: Caller) -> Response:
         department = _department(request, consumer)
-        path = find(outbox_of(settings.lake, department.agency), source, name)
+        path = find(DepartmentPaths.of(settings.lake).department_outbox(department.agency), source, name)
         if path is None:
             raise _refuse(request, 404, "Không có biên nhận này trong hộp thư của đơn vị")
         request.state.entry["rows"] = 1

@@ -7,31 +7,26 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from departments.paths import DepartmentPaths, department_slug
-from ingestion.lake import Lake
+from departments.paths import RECEIPT_CSV, RECEIPT_XLSX, REJECTED_CSV
 
 MEDIA = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".csv": "text/csv; charset=utf-8",
 }
-SUFFIXES = (".receipt.xlsx", ".receipt.csv", ".rejected.csv")
-
-
-def outbox_of(lake: Lake, agency: str) -> Path:
-    return DepartmentPaths.of(lake).outbox / department_slug(agency)
 
 
 def listed(outbox: Path) -> list[dict]:
     """The receipts in `outbox`, newest first: source, file name, size and when it was written."""
-    files = [p for p in outbox.glob("*/*") if p.is_file() and p.name.endswith(SUFFIXES)] if outbox.is_dir() else []
+    suffixes = (RECEIPT_XLSX, RECEIPT_CSV, REJECTED_CSV)
+    found = [(p, p.stat()) for p in outbox.glob("*/*") if p.name.endswith(suffixes) and p.is_file()]
     return [
         {
             "source": p.parent.name,
             "file": p.name,
-            "bytes": p.stat().st_size,
-            "written_at": datetime.fromtimestamp(p.stat().st_mtime, UTC).isoformat(timespec="seconds"),
+            "bytes": stat.st_size,
+            "written_at": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
         }
-        for p in sorted(files, key=lambda p: (-p.stat().st_mtime, p.parent.name, p.name))
+        for p, stat in sorted(found, key=lambda item: (-item[1].st_mtime, item[0].parent.name, item[0].name))
     ]
 
 
