@@ -31,6 +31,7 @@ TEXT_TYPES = ("VARCHAR", "JSON")
 ASCII_BLANKS = (32, 9, 10, 12, 13)  # what RE2's \s matches: space, tab, line feed, form feed, carriage return
 # Where the warehouse holds the population's names and identifiers (first that exists).
 NEEDLE_SOURCES = ("conformed.dim_citizen", "staging.stg_citizens", "silver.citizens")
+NEEDLES_CHANGED_SINCE = "built_at"  # a needle source's column: when its row last changed
 NUMERIC_TYPES = (
     "TINYINT",
     "SMALLINT",
@@ -49,20 +50,23 @@ NUMERIC_TYPES = (
 
 @dataclass(frozen=True, eq=False)
 class Needles:
-    """What the population's personal data looks like: full names (normalised), CCCDs and phone numbers.
+    """What the population's personal data looks like: distinct full names (NFC, lower case), CCCDs and phone numbers.
 
-    Identifiers stay polars Series: at province scale there are millions, and Python sets of them cost more than
-    the scan itself."""
+    All three stay polars Series: at province scale there are millions, and Python sets of them cost more than the
+    scan itself."""
 
-    names: frozenset[str] = frozenset()
+    names: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
     cccds: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
     phones: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
 
     @classmethod
     def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> Needles:
         full_names = _distinct(names).str.normalize("NFC").str.to_lowercase()
-        full_names = full_names.filter(full_names.str.count_matches(r"\S+") >= 2)
-        return cls(frozenset(full_names.to_list()), _distinct(cccds), _distinct(phones))
+        full_names = full_names.filter(full_names.str.count_matches(r"\S+") >= 2).unique()
+        return cls(full_names, _distinct(cccds), _distinct(phones))
+
+    def __len__(self) -> int:
+        return len(self.names) + len(self.cccds) + len(self.phones)
 
     def identifiers(self) -> pl.DataFrame:
         """Every CCCD and phone number, also with its leading zeros lost (stored as a number somewhere). Not made
@@ -142,25 +146,36 @@ def mask(value: str) -> str:
     return value[:3] + "*" * max(len(value) - 3, 0)
 
 
-def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str) -> Needles:
-    """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`."""
+def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str | None = None) -> Needles:
+    """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`; only of the rows
+    whose `built_at` is after `since`, when given. Made distinct and normalised (as `Needles.of`) in DuckDB: polars'
+    unique over the province's 2 M CCCDs cost more than reading them."""
     columns: dict[str, set[str]] = {}
     for table, column in con.execute(
         "select schema_name || '.' || table_name, column_name from duckdb_columns() where database_name = $1",
         [database],
     ).fetchall():
         columns.setdefault(table, set()).add(column)
-    for name in (n for n in NEEDLE_SOURCES if n in columns):
+    name = next((n for n in NEEDLE_SOURCES if n in columns), None)
+    if name is None:
+        return Needles()
+    changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > $since" if since is not None else ""
 
-        def pick(column: str, cols: set[str] = columns[name]) -> str:
-            return quoted(column) if column in cols else "null"
+    def distinct(column: str, value: str, condition: str) -> pl.Series:
+        if column not in columns[name]:
+            return Needles().names
+        text = f"{quoted(column)}::varchar"
+        query = (
+            f"select distinct {value.format(text)} as v from {quoted(database)}.{name} "
+            f"where {condition.format(text)}{changed}"
+        )
+        return con.sql(query, params={"since": since} if since is not None else None).pl()["v"]
 
-        frame = con.sql(
-            f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
-            f"{pick('phone')}::varchar as p from {quoted(database)}.{name}"
-        ).pl()
-        return Needles.of(*(frame[c] for c in ("n", "c", "p")))
-    return Needles()
+    return Needles(
+        distinct("full_name", "lower(nfc_normalize({}))", "regexp_matches({}, '\\S\\s+\\S')"),
+        distinct("cccd", "{}", "{} <> ''"),
+        distinct("phone", "{}", "{} <> ''"),
+    )
 
 
 def needles_from_file(warehouse: Path) -> Needles:
@@ -209,7 +224,9 @@ def scan(
 
     `unchanged` maps a table (schema.table) to a SQL condition on the rows an earlier clean scan already checked
     against every needle of its time: those rows are checked only against `new_needles` (identifiers and names the
-    earlier scan did not have; the patterns cannot have changed), every other row against everything."""
+    earlier scan did not have; the patterns cannot have changed), and not read at all when there are none; every
+    other row against everything."""
+    new_needles = new_needles or Needles()
     database = database or con.execute("select current_database()").fetchall()[0][0]
     unchanged = unchanged or {}
     columns = con.execute(
@@ -218,7 +235,7 @@ def scan(
         [database],
     ).fetchall()
     _load_ids(con, "_pii_ids", needles)
-    _load_ids(con, "_pii_new_ids", new_needles or Needles())
+    _load_ids(con, "_pii_new_ids", new_needles)
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, data_type in columns:
         by_table.setdefault((schema, table), []).append((column, data_type))
@@ -232,17 +249,16 @@ def scan(
             parts = [(ref, "_pii_ids", True, "all")]
         else:
             in_part += 1
-            parts = [
-                (f"(select * from {ref} where not coalesce({old}, false))", "_pii_ids", True, "all"),
-                (f"(select * from {ref} where coalesce({old}, false))", "_pii_new_ids", False, "new"),
-            ]
+            parts = [(f"(select * from {ref} where not coalesce({old}, false))", "_pii_ids", True, "all")]
+            if new_needles:
+                parts.append((f"(select * from {ref} where coalesce({old}, false))", "_pii_new_ids", False, "new"))
         for part, ids, patterns, names in parts:
             scanned, queries = _scan_table(con, f"{schema}.{table}", part, table_columns, ids, patterns, len(results))
             results.extend(scanned)
             candidates[names].extend(queries)
     con.execute("drop table if exists _pii_ids; drop table if exists _pii_new_ids")
-    for names, group in (("all", needles), ("new", new_needles or Needles())):
-        if candidates[names] and group.names:
+    for names, group in (("all", needles), ("new", new_needles)):
+        if candidates[names] and len(group.names):
             results = _with_name_hits(con, results, candidates[names], group)
     return ScanReport(tuple(_merged(results)), in_part)
 
@@ -376,12 +392,7 @@ def _with_name_hits(con, results: list[ColumnScan], candidates: list[str], needl
     values = pl.concat([con.sql(query).pl() for query in candidates])
     if values.is_empty():
         return results
-    found = values.filter(
-        pl.col("v")
-        .str.normalize("NFC")
-        .str.to_lowercase()
-        .str.contains_any(pl.Series(sorted(needles.names), dtype=pl.String).implode())
-    )
+    found = values.filter(pl.col("v").str.normalize("NFC").str.to_lowercase().str.contains_any(needles.names.implode()))
     for (i,), group in found.group_by(["i"]):
         column = results[i]
         results[i] = ColumnScan(

@@ -32,12 +32,13 @@ from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
 from sharing.pii_scan import (
     CCCD_RE,
     NEEDLE_SOURCES,
+    NEEDLES_CHANGED_SINCE,
     PHONE_RE,
-    Needles,
     ScanReport,
     contract_pii_columns,
     refuse_leaks,
     scan,
+    warehouse_needles,
 )
 from sharing.pii_scan import PersonalDataLeak as PersonalDataLeak  # raised here, callers catch it from here too
 from sharing.pseudonym import bind_key, mask_phone_sql, pseudonym_sql
@@ -48,7 +49,6 @@ LOOKS_PERSONAL = re.compile(
     r"(^|_)(cccd|cmnd|phone|email|address|date_of_birth|dob)($|_)"
     r"|^((applicant|reporter|patient|student|citizen|owner|legal_rep|person)_)?full_name$"
 )
-NEEDLES_CHANGED_SINCE = "built_at"  # a needle source column: the old rows of a file need checking only for newer ones
 SCAN_STATE = "shared.pii_scan"  # build-state row: the needles the published file's rows were last checked against
 SCAN_VERSION = "1"  # raise when the scan's rules change: the next scan checks every row again
 
@@ -139,25 +139,6 @@ def needle_source(tables: dict) -> tuple[str | None, bool]:
     """The relation the scan's needles come from, and whether it says when each row changed."""
     name = next((n for n in NEEDLE_SOURCES if n in tables), None)
     return name, name is not None and NEEDLES_CHANGED_SINCE in {c for c, _ in tables[name]}
-
-
-def needles_from_warehouse(con: duckdb.DuckDBPyConnection, tables: dict, since: str | None = None) -> Needles:
-    """The population's names, CCCDs and phones (only of the rows changed after `since`, when given)."""
-    name, _ = needle_source(tables)
-    if name is None:
-        return Needles()
-    cols = {c for c, _ in tables[name]}
-
-    def pick(column: str) -> str:
-        return quoted(column) if column in cols else "null"
-
-    where = f" where {quoted(NEEDLES_CHANGED_SINCE)} > ?" if since is not None else ""
-    frame = con.sql(
-        f"select {pick('full_name')}::varchar as n, {pick('cccd')}::varchar as c, "
-        f"{pick('phone')}::varchar as p from {WAREHOUSE_ALIAS}.{name}{where}",
-        params=[since] if since is not None else None,
-    ).pl()
-    return Needles.of(*(frame[c] for c in ("n", "c", "p")))
 
 
 def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOutcome:
@@ -380,11 +361,12 @@ def _scan_file(
         and watermark is not None
     )
     if reusable and old_rows:
-        new_needles = needles_from_warehouse(con, existing, since=recorded.watermark)
-        outcome.scan = scan(con, needles_from_warehouse(con, existing), unchanged=old_rows, new_needles=new_needles)
+        new_needles = warehouse_needles(con, WAREHOUSE_ALIAS, since=recorded.watermark)
+        outcome.scan = scan(con, warehouse_needles(con, WAREHOUSE_ALIAS), unchanged=old_rows, new_needles=new_needles)
         mode = f"old rows of {', '.join(sorted(old_rows))} against needles changed since {recorded.watermark}"
+        mode += f" ({len(new_needles)})" if new_needles else " (none: old rows not read)"
     else:
-        outcome.scan = scan(con, needles_from_warehouse(con, existing))
+        outcome.scan = scan(con, warehouse_needles(con, WAREHOUSE_ALIAS))
         mode = "every row against every needle"
     outcome.scan_state = {"fingerprint": fingerprint, "watermark": watermark, "needles": source, "scanned": mode}
 

@@ -101,7 +101,7 @@ def test_needles_are_read_once_per_warehouse_version(tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         con.execute("insert into conformed.dim_citizen values ('Trần Thị Mai', '019203654321', '0987654321')")
     again = needles_from_file(warehouse)
-    assert again.names == {"nguyễn văn hùng", "trần thị mai"}
+    assert set(again.names) == {"nguyễn văn hùng", "trần thị mai"}
     assert sorted(again.identifiers()["v"].to_list()) == sorted(
         [
             "019203123456",
