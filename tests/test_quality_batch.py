@@ -13,6 +13,7 @@ from dagster import AssetKey, DagsterInstance
 from deltalake import write_deltalake
 
 from bench.extra_day import add_extra_day
+from ingestion import build_state
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
 from orchestration.resources import LakeResource
@@ -20,7 +21,7 @@ from orchestration.run_pipeline import run_refresh
 from orchestration.whole_table_validation import whole_table_validation
 from quality.results import QualityPaths, read_results
 from quality.scorecard import score
-from quality.scorecard_signals import gather, refresh_scorecard
+from quality.scorecard_signals import TABLE_SIGNALS, gather, refresh_scorecard
 from quality.source_gates import keep, validate_layer
 from quality.suites import cccd_pattern
 from tests.pipeline_run import land_registry_update, refreshed_lake
@@ -107,6 +108,21 @@ def test_scorecard_after_batches_equals_scorecard_after_whole_table_validation(l
         ), name
         assert score(after_batches[name]) == score(after_whole[name]), name
     assert after_whole["dossiers"].validity_run > 0
+
+
+def test_scorecard_reads_again_only_the_tables_that_changed(lake_copy):
+    as_of = datetime.now(UTC)
+    first = {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)}  # the refreshes' signals, from the store
+    for name in CATALOG:
+        build_state.forget(lake_copy, TABLE_SIGNALS.format(name))
+    fresh = {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)}
+    assert first == fresh
+    recorded = {name: build_state.read(lake_copy, TABLE_SIGNALS.format(name)) for name in CATALOG}
+    schools = pl.read_delta(str(lake_copy.silver("schools")))
+    write_deltalake(str(lake_copy.silver("schools")), schools.head(1).to_arrow(), mode="append")
+    again = {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)}
+    assert again["schools"].rows == fresh["schools"].rows + 1
+    assert {n for n in CATALOG if build_state.read(lake_copy, TABLE_SIGNALS.format(n)) != recorded[n]} == {"schools"}
 
 
 def test_a_bad_batch_fails_its_gate_and_blocks_downstream(lake_copy):
