@@ -4,10 +4,11 @@
     TN_LAKE_DIR=... DAGSTER_HOME=... python -m bench.live_latency --result R.json   # a lake already refreshed
 
 One dossier file of the next day lands; the landing sensor is evaluated (as the daemon does, here once a second)
-until it requests a run; the requested `warehouse_refresh` run executes in process with the sensor's selection
-and tags; then the shared file is polled until the file's dossiers are in `records.dossiers`. Not included: the
-wait for the sensor's next evaluation (its minimum interval, 60 s) and a launched run's process start and imports
-(the daemon launches a run in a new process; `bench.quiet_tick` times the imports).
+until it requests a run; the requested `warehouse_refresh` run executes in process with the sensor's selection and
+tags, while a thread polls the shared file until the file's dossiers are in `records.dossiers` (what the run does
+after publishing the file, open data, delays no reader). Not included: the wait for the sensor's next evaluation
+(its minimum interval, 60 s) and a launched run's process start and imports (the daemon launches a run in a new
+process; `bench.quiet_tick` times the imports).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,6 +82,15 @@ def _visible(shared: Path, ids: list[str]) -> bool:
     return found == len(set(ids))
 
 
+def _watch(shared: Path, ids: list[str], visible_at: list[float], deadline: float) -> None:
+    """Poll the shared file until the ids are in it (appends when) or the deadline passes."""
+    while time.perf_counter() < deadline:
+        if _visible(shared, ids):
+            visible_at.append(time.perf_counter())
+            return
+        time.sleep(0.2)
+
+
 def measure(scale: str, timeout: float = 900) -> dict:
     from dagster import DagsterInstance, RunRequest, build_sensor_context
 
@@ -109,6 +120,9 @@ def measure(scale: str, timeout: float = 900) -> dict:
                 raise TimeoutError("the sensor never requested a run")
             time.sleep(1)
         requested = time.perf_counter()
+        visible_at: list[float] = []
+        watcher = threading.Thread(target=_watch, args=(lake.shared_marts, ids, visible_at, landed_at + timeout))
+        watcher.start()  # the rows are in the file once it is renamed into place, before the run's last steps
         result = defs.resolve_job_def("warehouse_refresh").execute_in_process(
             instance=instance,
             asset_selection=list(request.asset_selection),
@@ -116,11 +130,10 @@ def measure(scale: str, timeout: float = 900) -> dict:
             raise_on_error=False,
         )
         ran = time.perf_counter()
-        while not _visible(lake.shared_marts, ids):
-            if time.perf_counter() - landed_at > timeout:
-                raise TimeoutError("the landed dossiers never reached the shared file")
-            time.sleep(0.2)
-        visible = time.perf_counter()
+        watcher.join()
+        if not visible_at:
+            raise TimeoutError("the landed dossiers never reached the shared file")
+        visible = visible_at[0]
     return {
         "scale": scale,
         "file": str(path.relative_to(lake.landing)),
@@ -131,7 +144,7 @@ def measure(scale: str, timeout: float = 900) -> dict:
         "sensor_evaluations": evaluations,
         "sensor_seconds": round(evaluating, 3),
         "run_seconds": round(ran - requested, 3),
-        "until_visible_after_run_seconds": round(visible - ran, 3),
+        "visible_before_run_ended_seconds": round(ran - visible, 3),
         "latency_seconds": round(visible - landed, 3),
     }
 

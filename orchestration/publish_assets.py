@@ -10,7 +10,7 @@ import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 
 from orchestration.dbt_assets import warehouse_dbt_assets
-from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from orchestration.resources import BEFORE_OTHER_READY_STEPS, WAREHOUSE_POOL, LakeResource
 from sharing.pii_scan import PersonalDataLeak, needles_from_file, refuse_leaks, scan_parquet
 
 MART_SCHEMA = "marts"
@@ -34,6 +34,7 @@ def _publisher(mart: AssetKey) -> AssetsDefinition:
         group_name="published",
         kinds={"duckdb", "parquet"},
         pool=WAREHOUSE_POOL,
+        op_tags=BEFORE_OTHER_READY_STEPS,
         description=f"{MART_SCHEMA}.{name} as Parquet under lake/published/mart={name}/, after its gates.",
     )
     def _publish(context: AssetExecutionContext, lake_resource: LakeResource) -> MaterializeResult:

@@ -8,7 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from orchestration.ingestion_assets import CATALOG
 from orchestration.publish_assets import published_assets
 from orchestration.quality_checks import ON_TIME_MART
-from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from orchestration.resources import BEFORE_OTHER_READY_STEPS, WAREHOUSE_POOL, LakeResource
 from quality.results import QualityPaths
 from quality.scorecard import by_department, markdown
 from quality.scorecard_signals import refresh_scorecard
@@ -22,6 +22,7 @@ SCORECARD = AssetKey(["quality", "scorecard"])
     group_name="quality",
     kinds={"polars", "deltalake", "duckdb"},
     pool=WAREHOUSE_POOL,  # writes the warehouse file
+    op_tags=BEFORE_OTHER_READY_STEPS,
     description="Đúng - đủ - sạch - sống - thống nhất - dùng chung: a 0–100 score per dataset, department and day "
     "(formulas: quality/scorecard.py). Delta lake/quality/scorecard_daily; DuckDB quality.scorecard_daily.",
 )

@@ -22,6 +22,9 @@ from ingestion.lake import DEFAULT_ROOT, STORAGE_ENV, Lake
 # (deploy/dagster*.yaml) give it one slot, claimed by the run's executor when the step starts: one process at a
 # time has the file open, whichever way the run was launched (schedule, sensor, the UI's Materialize, the CLI).
 WAREHOUSE_POOL = "warehouse_duckdb"
+# Steps on the way to the shared file (the scorecard it copies, the file) run before ready steps nothing waits for
+# (Data Docs, the leaders' page): live mode's latency is the file's, not the run's.
+BEFORE_OTHER_READY_STEPS = {"dagster/priority": "1"}
 
 
 class LakeResource(ConfigurableResource):

@@ -22,7 +22,7 @@ from dagster import (
 
 from orchestration.dbt_assets import warehouse_dbt_assets
 from orchestration.quality_scorecard import SCORECARD
-from orchestration.resources import WAREHOUSE_POOL, LakeResource
+from orchestration.resources import BEFORE_OTHER_READY_STEPS, WAREHOUSE_POOL, LakeResource
 from sharing.config import load_config
 from sharing.open_data import export_open_data
 from sharing.pii_scan import needles_from_file
@@ -46,6 +46,7 @@ def _upstream_keys() -> list[AssetKey]:
     group_name="shared",
     kinds={"duckdb"},
     pool=WAREHOUSE_POOL,  # attaches the warehouse file read-only
+    op_tags=BEFORE_OTHER_READY_STEPS,
     check_specs=[
         AssetCheckSpec(
             "no_personal_data",
