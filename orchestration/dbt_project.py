@@ -11,6 +11,7 @@ from dagster_dbt import DbtProject
 from ingestion.lake import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_EXECUTABLE = PROJECT_ROOT / "orchestration" / "dbt_executable.sh"  # dbt, with `--version` answered offline
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 

@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import alert_on_run_failure
 from orchestration.dbt_assets import dbt_project, silver_views, warehouse_dbt_assets
+from orchestration.dbt_project import DBT_EXECUTABLE
 from orchestration.department_assets import department_assets, department_problem_alerts
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.lake_maintenance import lake_maintenance
@@ -45,7 +46,10 @@ def build_defs() -> Definitions:
         jobs=[warehouse_refresh, lake_maintenance, whole_table_validation, *privacy_jobs],
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance, privacy_deadline_check],
         sensors=[landing_zone_sensor, alert_on_run_failure, department_problem_alerts],
-        resources={"dbt": DbtCliResource(project_dir=dbt_project), "lake_resource": LakeResource.from_env()},
+        resources={
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
+            "lake_resource": LakeResource.from_env(),
+        },
         # A run executes its steps in its own process: a process per step would set up this code location again for
         # each step while polars and DuckDB already use every core (bench/README.md). Pools hold either way.
         executor=in_process_executor,
