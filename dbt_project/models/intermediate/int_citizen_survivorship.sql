@@ -4,8 +4,6 @@
 -- built_at: when the citizen's row last changed. A recomputed citizen whose values came out the same keeps it, so
 -- dim_citizen, the snapshot, the shared file and its PII scan see only the citizens that really changed (a day of
 -- dossiers recomputes ~40 k applicants, few of whom change).
-{%- set attributes = ['full_name', 'full_name_source', 'date_of_birth', 'sex', 'current_commune_code',
-    'commune_source', 'phone', 'phone_source', 'in_population_registry', 'sources'] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -50,11 +48,9 @@ citizens as (
 {% if is_incremental() and 'built_at' in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
 select
     citizens.*,
+    -- the previous row is these columns then built_at (this SQL made it); any other shape counts as a change
     case
-        when previous.cccd is not null
-            {%- for attribute in attributes %}
-            and citizens.{{ attribute }} is not distinct from previous.{{ attribute }}
-            {%- endfor %}
+        when struct_insert(citizens, built_at := previous.built_at) is not distinct from previous
             then previous.built_at
         else {{ build_time() }}
     end as built_at
