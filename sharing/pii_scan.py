@@ -61,9 +61,7 @@ class Needles:
 
     @classmethod
     def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> Needles:
-        full_names = _distinct(names).str.normalize("NFC").str.to_lowercase()
-        full_names = full_names.filter(full_names.str.count_matches(r"\S+") >= 2).unique()
-        return cls(full_names, _distinct(cccds), _distinct(phones))
+        return cls(_full_names(_distinct(names)), _distinct(cccds), _distinct(phones))
 
     def __len__(self) -> int:
         return len(self.names) + len(self.cccds) + len(self.phones)
@@ -73,6 +71,12 @@ class Needles:
         distinct: it is only the right side of `in (select v ...)`, where a repeat costs nothing."""
         both = pl.concat([self.cccds, self.phones])
         return pl.concat([both, both.str.strip_chars_start("0")]).to_frame("v")
+
+
+def _full_names(names: pl.Series) -> pl.Series:
+    """Distinct names as the scan matches them: NFC, lower case, at least two words."""
+    names = names.str.normalize("NFC").str.to_lowercase()
+    return names.filter(names.str.count_matches(r"\S+") >= 2).unique()
 
 
 def _distinct(values: Iterable[str]) -> pl.Series:
@@ -148,8 +152,8 @@ def mask(value: str) -> str:
 
 def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str | None = None) -> Needles:
     """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`; only of the rows
-    whose `built_at` is after `since`, when given. Made distinct and normalised (as `Needles.of`) in DuckDB: polars'
-    unique over the province's 2 M CCCDs cost more than reading them."""
+    whose `built_at` is after `since`, when given. Made distinct in DuckDB: polars' unique over the province's 2 M
+    CCCDs cost more than reading them."""
     columns: dict[str, set[str]] = {}
     for table, column in con.execute(
         "select schema_name || '.' || table_name, column_name from duckdb_columns() where database_name = $1",
@@ -161,21 +165,14 @@ def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str 
         return Needles()
     changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > $since" if since is not None else ""
 
-    def distinct(column: str, value: str, condition: str) -> pl.Series:
+    def distinct(column: str) -> pl.Series:
         if column not in columns[name]:
-            return Needles().names
+            return pl.Series("v", [], dtype=pl.String)
         text = f"{quoted(column)}::varchar"
-        query = (
-            f"select distinct {value.format(text)} as v from {quoted(database)}.{name} "
-            f"where {condition.format(text)}{changed}"
-        )
+        query = f"select distinct {text} as v from {quoted(database)}.{name} where {text} <> ''{changed}"
         return con.sql(query, params={"since": since} if since is not None else None).pl()["v"]
 
-    return Needles(
-        distinct("full_name", "lower(nfc_normalize({}))", "regexp_matches({}, '\\S\\s+\\S')"),
-        distinct("cccd", "{}", "{} <> ''"),
-        distinct("phone", "{}", "{} <> ''"),
-    )
+    return Needles(_full_names(distinct("full_name")), distinct("cccd"), distinct("phone"))
 
 
 def needles_from_file(warehouse: Path) -> Needles:
