@@ -6,7 +6,7 @@
 definitions.
 """
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 
 from ingestion.lake import PROJECT_ROOT
 
@@ -14,6 +14,11 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_EXECUTABLE = PROJECT_ROOT / "orchestration" / "dbt_executable.sh"  # dbt, with `--version` answered offline
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
+
+
+def dbt_resource() -> DbtCliResource:
+    """The `dbt` resource every job uses."""
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE))
 
 
 def prepare_manifest() -> None:

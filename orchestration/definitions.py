@@ -1,11 +1,10 @@
 """The code location `workspace.yaml` loads: assets from extracts to marts, their checks, and the refresh job."""
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import alert_on_run_failure
-from orchestration.dbt_assets import dbt_project, silver_views, warehouse_dbt_assets
-from orchestration.dbt_project import DBT_EXECUTABLE
+from orchestration.dbt_assets import silver_views, warehouse_dbt_assets
+from orchestration.dbt_project import dbt_resource
 from orchestration.department_assets import department_assets, department_problem_alerts
 from orchestration.ingestion_assets import ingestion_assets
 from orchestration.lake_maintenance import lake_maintenance
@@ -47,7 +46,7 @@ def build_defs() -> Definitions:
         schedules=[nightly_warehouse_refresh, weekly_lake_maintenance, privacy_deadline_check],
         sensors=[landing_zone_sensor, alert_on_run_failure, department_problem_alerts],
         resources={
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_EXECUTABLE)),
+            "dbt": dbt_resource(),
             "lake_resource": LakeResource.from_env(),
         },
         # A run executes its steps in its own process: a process per step would set up this code location again for

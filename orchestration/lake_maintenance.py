@@ -23,7 +23,7 @@ from ingestion.duckdb_delta import open_delta
 from ingestion.lake import Lake
 from ingestion.warehouse_sources import expose_silver
 from orchestration.resources import WAREHOUSE_POOL, LakeResource
-from orchestration.whole_table_validation import validate_whole_tables
+from orchestration.whole_table_validation import test_warehouse_whole_tables, validate_whole_tables
 from privacy.retention import expire_past_retention
 from quality.results import QualityPaths
 
@@ -133,7 +133,9 @@ def maintain_lake_tables(
 
 @job(
     description="Compact small files, vacuum replaced ones and clean the logs of every Delta table in the lake, then "
-    "validate every bronze and silver table whole."
+    "validate every bronze and silver table whole and run the warehouse's batch-scoped dbt tests on every row."
 )
 def lake_maintenance():
-    validate_whole_tables(after=maintain_lake_tables())
+    maintained = maintain_lake_tables()
+    validate_whole_tables(after=maintained)
+    test_warehouse_whole_tables(after=maintained)

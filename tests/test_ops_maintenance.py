@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 from ingestion import build_state
 from ingestion.catalog import load_catalog
 from ingestion.warehouse_sources import expose_silver
+from orchestration.dbt_project import dbt_resource
 from orchestration.lake_maintenance import lake_maintenance
 from orchestration.resources import LakeResource
 from tests.ingest_run import ingest
@@ -37,7 +38,7 @@ def _maintain(instance, **config):
     result = lake_maintenance.execute_in_process(
         instance=instance,
         run_config={"ops": {"maintain_lake_tables": {"config": config}}},
-        resources={"lake_resource": LakeResource.from_env()},
+        resources={"lake_resource": LakeResource.from_env(), "dbt": dbt_resource()},
     )
     assert result.success  # the whole-table validation at the end passes too
     [output] = [

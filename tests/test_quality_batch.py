@@ -16,6 +16,7 @@ from bench.extra_day import add_extra_day
 from ingestion import build_state
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
+from orchestration.dbt_project import dbt_resource
 from orchestration.resources import LakeResource
 from orchestration.run_pipeline import run_refresh
 from orchestration.whole_table_validation import whole_table_validation
@@ -57,7 +58,9 @@ def lake_copy(two_refreshes, tmp_path, monkeypatch) -> Lake:
 
 def _whole_table_run(instance: DagsterInstance):
     return whole_table_validation.execute_in_process(
-        instance=instance, resources={"lake_resource": LakeResource.from_env()}, raise_on_error=False
+        instance=instance,
+        resources={"lake_resource": LakeResource.from_env(), "dbt": dbt_resource()},
+        raise_on_error=False,
     )
 
 
@@ -175,6 +178,23 @@ def test_whole_table_validation_catches_a_duplicate_key_no_batch_gate_sees(lake_
     assert set(recorded["scope"]) == {"whole_table"} and recorded["suite"].n_unique() == 2 * len(CATALOG)
     unique = recorded.filter((pl.col("suite") == "silver_dossiers") & (pl.col("rule") == "unique_key"))
     assert unique.select("success", "unexpected_count").row(0) == (False, 2)
+
+
+def test_weekly_dbt_tests_catch_a_duplicate_citizen_a_refresh_does_not_rewrite(lake_copy):
+    """A refresh's dbt tests check the citizens it wrote; `dbt test` in the weekly job checks every row."""
+    with duckdb.connect(str(lake_copy.warehouse)) as con:  # a write outside the pipeline, of a citizen left alone
+        con.execute("insert into conformed.dim_citizen select * from conformed.dim_citizen limit 1")
+    refresh = dbt_resource().cli(["build", "--select", "dim_citizen"], raise_on_error=False).wait()
+    tests = {r["unique_id"].split(".")[2]: r["status"] for r in refresh.get_artifact("run_results.json")["results"]}
+    assert tests["unique_dim_citizen_cccd"] == "pass"  # this build wrote no row of that citizen
+    with DagsterInstance.ephemeral() as instance:
+        run = _whole_table_run(instance)
+    assert not run.success
+    [failure] = [e for e in run.all_events if e.is_step_failure]
+    assert failure.step_key == "test_warehouse_whole_tables"
+    message = failure.step_failure_data.user_failure_data.description
+    assert "unique_dim_citizen_cccd" in message and "unique_dim_citizen_citizen_key" in message
+    assert "not_null_dim_citizen_cccd" not in message
 
 
 def test_a_batch_key_already_in_the_table_fails_the_batch_gate(lake_copy):

@@ -75,3 +75,35 @@
     ]) }}
 {%- endmacro %}
 
+
+{#- In `dbt build` (every refresh), the citizen chain's tests check what the run wrote, as the GX gates check the batch
+    (issue 17, decision 1): the rows of the citizens it wrote a row for, old rows included, so a unique key is checked
+    against what the table already held for them. A full build writes every row, so it tests every row; `dbt test`
+    (by hand, and the weekly whole_table_validation job) tests every row. Generic tests ask for it with
+    `where: "cccd in __citizens_built_this_run__"` (tag batch_scoped) through dbt's documented get_where_subquery
+    override; a singular test selects from citizens_written_this_run(ref(...)). -#}
+{% macro citizens_written_this_run(relation) -%}
+    {%- if flags.WHICH == 'build' -%}
+        (select * from {{ relation }} where cccd in {{ citizens_built_this_run(relation) }}) citizens_written_this_run
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro citizens_built_this_run(relation) -%}
+    (select cccd from {{ relation }} where built_at = {{ build_time() }})
+{%- endmacro %}
+
+{% macro duckdb__get_where_subquery(relation) -%}
+    {%- set where = config.get('where') or '' -%}
+    {%- if '__citizens_built_this_run__' in where -%}
+        {%- if flags.WHICH != 'build' -%}
+            {%- do return(relation) -%}
+        {%- endif -%}
+        {%- set where = where | replace('__citizens_built_this_run__', citizens_built_this_run(relation)) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}

@@ -1,9 +1,14 @@
 -- SCD2 integrity: each CCCD has exactly one open version, and versions of one CCCD do not overlap.
 -- The window runs only over the CCCDs with more than one version (those whose record ever changed), not over
--- every citizen.
-with per_citizen as (
+-- every citizen. A refresh checks the citizens it wrote a version for (macros/incremental_by_cccd.sql).
+{{ config(tags=['batch_scoped']) }}
+with snapshot as (
+    select * from {{ citizens_written_this_run(ref('snap_citizen')) }}
+),
+
+per_citizen as (
     select cccd, count(*) as versions, count(*) filter (where valid_to is null) as current_versions
-    from {{ ref('snap_citizen') }}
+    from snapshot
     group by cccd
 ),
 
@@ -11,7 +16,7 @@ changed as (
     select
         cccd, valid_from, valid_to,
         lead(valid_from) over (partition by cccd order by valid_from) as next_valid_from
-    from {{ ref('snap_citizen') }}
+    from snapshot
     where cccd in (select cccd from per_citizen where versions > 1)
 )
 
