@@ -23,11 +23,18 @@
         watermarks={'dossiers': newest_ingested(ref('int_dossiers'))},
         facts=period_facts('month', dossiers_monthly_periods(), {'as_of': dossiers_as_of()})) }}"),
 ) }}
+{%- set since = dossiers_monthly_since() %}
 with dossiers as (
     select
         *,
         coalesce(current_commune_code, '') as commune_key  -- join key: null never equals null
     from {{ ref('int_dossiers') }}
+    {%- if since %}
+    -- an incremental run: the dossiers that count in a month it rebuilds (received or resolved in it, open at its end)
+    where received_month >= {{ since }}
+        or resolved_month >= {{ since }}
+        or (counts_in_backlog and (returned_date is null or returned_date >= {{ since }}))
+    {%- endif %}
 ),
 
 as_of as (
@@ -40,7 +47,11 @@ months as (
         least(last_day(month::date), as_of.as_of_date) as period_end
     from as_of,
         unnest(generate_series(
+            {%- if since %}
+            greatest((select date_trunc('month', min(received_date)) from dossiers), {{ since }}),
+            {%- else %}
             (select date_trunc('month', min(received_date)) from dossiers),
+            {%- endif %}
             date_trunc('month', as_of.as_of_date),
             interval 1 month
         )) as m(month)
