@@ -173,7 +173,7 @@ def test_asset_graph_shows_bronze_silver_dbt_and_mart_with_checks(webserver, bro
         ("bronze/dossiers", ["gx_bronze_suite"]),
         ("silver/dossiers", ["gx_silver_suite", "silver_rows_reconcile"]),
         ("silver/citizens", ["gx_silver_suite", "silver_rows_reconcile"]),
-        ("staging/stg_dossiers", ["unique_stg_dossiers_dossier_id"]),
+        ("staging/stg_dossiers", ["not_null_stg_dossiers_status"]),
         (MART, ["gx_mart_suite"]),
     ],
 )
