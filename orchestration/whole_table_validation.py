@@ -4,7 +4,6 @@ the end of `lake_maintenance`, and on demand as the `whole_table_validation` job
 The same job runs the dbt tests that a refresh scopes to the rows it wrote (tag batch_scoped) on every row."""
 
 import json
-import os
 
 import duckdb
 from dagster import Failure, In, MetadataValue, Nothing, OpExecutionContext, Out, Output, job, op
@@ -14,7 +13,8 @@ from deltalake import DeltaTable
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
 from orchestration.dbt_project import dbt_project
-from orchestration.resources import WAREHOUSE_POOL, LakeResource, warehouse_lock_error
+from orchestration.dbt_runs import run_dbt, tidy_run_target
+from orchestration.resources import WAREHOUSE_POOL, LakeResource
 from quality.results import build_data_docs
 from quality.source_gates import LAYERS, keep, validate_layer
 
@@ -81,11 +81,9 @@ def test_warehouse_whole_tables(context: OpExecutionContext, dbt: DbtCliResource
         context.log.info(f"not built yet, so not tested: {', '.join(not_built)}")
     if not tests:
         return Output(None, metadata={"tests": 0, "not_built": MetadataValue.json(not_built)})
-    if (failure := warehouse_lock_error(lake.warehouse)) is not None:
-        raise failure
-    os.environ["TN_LAKE_DIR"] = str(lake.root)  # the dbt profile's path to the lake
     # `dbt test`, unlike a refresh's `dbt build`, checks every row (macros/incremental_by_cccd.sql)
-    invocation = dbt.cli(["test", "--select", " ".join(tests)], raise_on_error=False).wait()
+    invocation = run_dbt(context, dbt, lake, ["test", "--select", " ".join(tests)], raise_on_error=False).wait()
+    tidy_run_target(context, invocation)
     results = invocation.get_artifact("run_results.json")["results"]
     failed = [r["unique_id"].split(".")[2] for r in results if r["status"] in ("fail", "error")]
     metadata = {"tests": len(results), "failed": MetadataValue.json(failed), "not_built": MetadataValue.json(not_built)}

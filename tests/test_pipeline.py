@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from dagster import AssetKey
 
-from orchestration import dbt_assets
+from orchestration import dbt_runs
 from orchestration.ingestion_assets import CATALOG
 from orchestration.run_pipeline import lake_report, run_refresh
 from tests.expected import on_time_by_agency_month
@@ -85,10 +85,10 @@ def test_dbt_keeps_only_its_newest_run_directories(refreshed, monkeypatch):
     """dagster-dbt leaves a directory per run under dbt_project/target/ (~6 MB); the dbt asset removes all but the
     newest KEEP_RUN_TARGETS."""
     _, instance, _ = refreshed
-    monkeypatch.setattr(dbt_assets, "KEEP_RUN_TARGETS", 2)
+    monkeypatch.setattr(dbt_runs, "KEEP_RUN_TARGETS", 2)
     for _ in range(2):
         assert run_refresh(instance, asset_selection=[AssetKey(["conformed", "dim_agency"])]).success
-    target = dbt_assets.DBT_PROJECT_DIR / dbt_assets.dbt_project.target_path
+    target = dbt_runs.DBT_PROJECT_DIR / dbt_runs.dbt_project.target_path
     assert len(list(target.glob("warehouse_dbt_assets-*"))) == 2
 
 
