@@ -22,7 +22,7 @@ PERIOD_MARTS = {
     "mart_province_overview_daily": ("day", "dossiers_received"),
     "mart_environment_exceedances": ("day", "reading_count"),
 }
-SELECT = ["--select", "int_feedback_versions", *PERIOD_MARTS]
+SELECT = ["--select", "int_dossiers", "int_feedback_versions", *PERIOD_MARTS]
 MARKED = -1  # set on a period's rows before a run: still there afterwards means the run left the period alone
 
 
@@ -31,10 +31,10 @@ def _sql(lake: Lake, sql: str, params=None) -> pl.DataFrame:
         return con.sql(sql, params=params).pl()
 
 
-def _build(lake: Lake, mart: str) -> dict:
-    """The mart's row in the state store, built_from parsed."""
+def _build(lake: Lake, mart: str, schema: str = "marts") -> dict:
+    """The model's row in the state store, built_from parsed."""
     with duckdb.connect(str(lake.root / "build_state.duckdb"), read_only=True) as con:
-        row = con.sql("select * from builds where object = ?", params=[f"marts.{mart}"]).pl().row(0, named=True)
+        row = con.sql("select * from builds where object = ?", params=[f"{schema}.{mart}"]).pl().row(0, named=True)
     return {**row, "built_from": json.loads(row["built_from"])}
 
 
@@ -118,8 +118,8 @@ def _new_day(lake: Lake) -> date:
     return day
 
 
-def _late_dossier(lake: Lake) -> date:
-    """A dossier received on the data's first day, sent late; resolved on time the same day."""
+def _late_dossier(lake: Lake, returned: date) -> date:
+    """A dossier received on the data's first day, sent late; resolved late, on `returned`."""
     dossiers = _silver(lake, "dossiers")
     first = dossiers["received_date"].min()
     _append(
@@ -129,7 +129,7 @@ def _late_dossier(lake: Lake) -> date:
             pl.lit("LATE-1").alias("dossier_id"),
             pl.lit(first).alias("received_date"),
             pl.lit(first + timedelta(days=3)).alias("due_date"),
-            pl.lit(first).alias("returned_date"),
+            pl.lit(returned).alias("returned_date"),
             pl.lit("Đã trả kết quả").alias("status"),
         ),
     )
@@ -178,15 +178,19 @@ def test_incremental_runs_equal_full_refresh(incremental_lake):
     assert rebuilt["mart_province_overview_daily"][0] == 1 and rebuilt["mart_environment_exceedances"][0] == 1
     assert rebuilt["mart_feedback_handling_monthly"][0] == 0
     assert _sql(lake, "select max(day) from marts.mart_province_overview_daily")[0, 0] == day
+    facts = _build(lake, "int_dossiers", schema="intermediate")
+    assert facts["whole_build_at"] < facts["built_at"]  # the new day's dossiers were appended
     _assert_equal_to_full_refresh(lake, target)  # the running month's backlog counts dossiers from earlier months
 
-    # A late dossier for the first month: every month from it on (backlogs run on), but only that month's on-time row.
-    first = _late_dossier(lake)
+    # A late dossier for the first month, resolved on the day before the new day: every month from the first on
+    # (backlogs run on), but only two on-time rows: the first month's, and that of the month it was resolved in,
+    # whose other dossiers resolved in it were received in earlier months.
+    first = _late_dossier(lake, returned=day - timedelta(days=1))
     dbt(lake, target, "run", *SELECT)
     rebuilt = _rebuilt(lake)
     monthly = rebuilt["mart_public_service_dossiers_monthly"]
     assert monthly[0] == monthly[1] > 1
-    assert rebuilt["mart_dossier_on_time_by_agency_month"][0] == 1
+    assert rebuilt["mart_dossier_on_time_by_agency_month"][0] == 2
     overview = rebuilt["mart_province_overview_daily"]
     assert overview[0] == (day - first).days + 1 == overview[1]
 
@@ -204,8 +208,8 @@ def test_incremental_runs_equal_full_refresh(incremental_lake):
     # dossier marts are rebuilt whole, without it.
     DeltaTable(str(lake.silver("dossiers"))).delete("dossier_id = 'LATE-1'")
     dbt(lake, target, "run", *SELECT)
-    for mart in ("mart_public_service_dossiers_monthly", "mart_dossier_on_time_by_agency_month"):
-        build = _build(lake, mart)
+    for mart in ("int_dossiers", "mart_public_service_dossiers_monthly", "mart_dossier_on_time_by_agency_month"):
+        build = _build(lake, mart, schema="intermediate" if mart == "int_dossiers" else "marts")
         assert build["whole_build_at"] == build["built_at"], mart
     environment = _build(lake, "mart_environment_exceedances")
     assert environment["whole_build_at"] < environment["built_at"]

@@ -52,6 +52,27 @@
     md5(concat_ws('|', '{{ model.checksum.checksum }}'{% for read in reads %}, ({{ read }}){% endfor %}))
 {%- endmacro %}
 
+{# SQL string expression: this model's SQL, every model and seed upstream of it (SQL, seed files), the last rewrite
+   of the silver tables upstream, and `reads` (SQL string expressions), hashed. #}
+{% macro upstream_fingerprint(reads=[]) -%}
+    {%- set queue = model.depends_on.nodes | list -%}
+    {%- set seen = [] -%}
+    {%- set silver = [] -%}
+    {%- for node_id in queue if node_id not in seen -%}
+        {%- do seen.append(node_id) -%}
+        {%- if node_id in graph.sources -%}
+            {%- do silver.append(graph.sources[node_id].name) -%}
+        {%- elif node_id in graph.nodes -%}
+            {%- do queue.extend(graph.nodes[node_id].depends_on.nodes | default([])) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set checksums = [] -%}
+    {%- for node_id in seen | sort if node_id in graph.nodes -%}
+        {%- do checksums.append(node_id ~ '=' ~ graph.nodes[node_id].checksum.checksum) -%}
+    {%- endfor -%}
+    {{ model_fingerprint(["md5('" ~ checksums | join(',') ~ "')"] + ([silver_rewrites(silver | unique | sort)] if silver else []) + reads) }}
+{%- endmacro %}
+
 {# SQL string expression: the last rewrite, delete or update of the silver `tables` (their rows `silver.<table>` in
    the store, recorded by ingestion/warehouse_sources.py: such a commit changes or removes rows without newer ingest
    times). #}

@@ -10,35 +10,14 @@
     correction leaves is recomputed along with the one it enters;
   - the data's "as of" moving (the running month's end, open reports turning overdue): the periods it affects.
 
-  What a mart reads besides the rows it filters is in its fingerprint (mart_fingerprint): its SQL and every model and
-  seed upstream (reference data), the silver tables' last rewrite (a delete or in-place update leaves no newer ingest
-  time), and whole-table figures its rows repeat. A change rebuilds the mart whole.
+  What a mart reads besides the rows it filters is in its fingerprint (upstream_fingerprint, build_state.sql): its
+  SQL and every model and seed upstream (reference data), the silver tables' last rewrite (a delete or in-place
+  update leaves no newer ingest time), and whole-table figures its rows repeat. A change rebuilds the mart whole.
 
-      pre_hook=[before_begin("{{ forget_stale_build(mart_fingerprint()) }}"), "{{ forget_stale_rows() }}",
+      pre_hook=[before_begin("{{ forget_stale_build(upstream_fingerprint()) }}"), "{{ forget_stale_rows() }}",
                 "{{ forget_periods(x_periods()) }}"],
       ... select * from mart {{ only_periods(x_periods()) }}
 #}
-
-{# SQL string expression: this model's SQL, every model and seed upstream of it (SQL, seed files), the last rewrite
-   of the silver tables upstream, and `reads` (SQL string expressions), hashed. #}
-{% macro mart_fingerprint(reads=[]) -%}
-    {%- set queue = model.depends_on.nodes | list -%}
-    {%- set seen = [] -%}
-    {%- set silver = [] -%}
-    {%- for node_id in queue if node_id not in seen -%}
-        {%- do seen.append(node_id) -%}
-        {%- if node_id in graph.sources -%}
-            {%- do silver.append(graph.sources[node_id].name) -%}
-        {%- elif node_id in graph.nodes -%}
-            {%- do queue.extend(graph.nodes[node_id].depends_on.nodes | default([])) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set checksums = [] -%}
-    {%- for node_id in seen | sort if node_id in graph.nodes -%}
-        {%- do checksums.append(node_id ~ '=' ~ graph.nodes[node_id].checksum.checksum) -%}
-    {%- endfor -%}
-    {{ model_fingerprint(["md5('" ~ checksums | join(',') ~ "')"] + ([silver_rewrites(silver | unique | sort)] if silver else []) + reads) }}
-{%- endmacro %}
 
 {# Pre-hook in the transaction: delete the periods this run recomputes (`condition` over the mart's columns). #}
 {% macro forget_periods(condition) -%}
@@ -88,11 +67,20 @@
 
 {# mart_dossier_on_time_by_agency_month: the months new dossiers were received or resolved in. #}
 {% macro dossier_on_time_periods() -%}
-    month in (
-        select received_month from ({{ new_dossiers() }})
-        union
-        select resolved_month from ({{ new_dossiers() }})
-    )
+    month in ({{ dossier_on_time_months() or dossier_on_time_months_query() }})
+{%- endmacro %}
+
+{% macro dossier_on_time_months_query() -%}
+    select received_month from ({{ new_dossiers() }})
+    union
+    select resolved_month from ({{ new_dossiers() }})
+{%- endmacro %}
+
+{# Those months as date literals (none to rebuild: a month after any data), on a fresh build (fresh_build_literal). #}
+{% macro dossier_on_time_months() -%}
+    {{- return(fresh_build_literal(
+        "select coalesce(string_agg(distinct format('date ''{}''', month), ', '), 'date ''9999-12-01''') from ("
+        ~ dossier_on_time_months_query() ~ ") as changed(month) where month is not null")) -}}
 {%- endmacro %}
 
 {# mart_public_service_dossiers_monthly: its backlogs run on, so every month from the earliest a new dossier counts
@@ -110,20 +98,24 @@
     from ({{ new_dossiers() }})
 {%- endmacro %}
 
-{# On an incremental run from a build that is not stale, the first month it rebuilds as a date literal (none to
-   rebuild: the month after the data's last): a constant lets DuckDB skip the older dossiers and months, which a
-   subquery in the filter does not (bench/README.md). None otherwise, and when the build is stale: the model's SQL is
-   compiled before forget_stale_build runs, so then it computes every month. #}
+{# The first month it rebuilds as a date literal (none to rebuild: the month after the data's last), on a fresh
+   build (fresh_build_literal). #}
 {% macro dossiers_monthly_since() -%}
+    {{- return(fresh_build_literal(
+        "select format('date ''{}''', coalesce((" ~ dossiers_monthly_first_period() ~ ")::date, "
+        ~ "(date_trunc('month', (" ~ dossiers_as_of() ~ ")) + interval 1 month)::date, date '9999-12-01'))")) -}}
+{%- endmacro %}
+
+{# On an incremental run whose last build is fresh (its fingerprint unchanged), the SQL text `sql` computes, read
+   before the model's SQL runs: a constant lets DuckDB skip the dossiers and periods a run does not rebuild, which a
+   subquery in the filter does not (bench/README.md). None on a full build and when the build is stale: the model's
+   SQL is compiled before forget_stale_build runs, so then it computes every period. #}
+{% macro fresh_build_literal(sql, fingerprint=none) -%}
     {%- if execute and is_incremental() -%}
-        {%- set first = run_query(
-            "select case when " ~ last_build('fingerprint') ~ " is not distinct from " ~ mart_fingerprint()
-            ~ " then coalesce((" ~ dossiers_monthly_first_period() ~ ")::date, "
-            ~ "(date_trunc('month', (" ~ dossiers_as_of() ~ ")) + interval 1 month)::date, date '9999-12-01') end"
-        ).columns[0].values()[0] -%}
-        {%- if first is not none -%}
-            {{- return("date '" ~ first ~ "'") -}}
-        {%- endif -%}
+        {{- return(run_query(
+            "select case when " ~ last_build('fingerprint') ~ " is not distinct from "
+            ~ (fingerprint or upstream_fingerprint()) ~ " then (" ~ sql ~ ") end"
+        ).columns[0].values()[0]) -}}
     {%- endif -%}
     {{- return(none) -}}
 {%- endmacro %}

@@ -1,9 +1,24 @@
 -- Public-service dossiers with the commune resolved to the current commune and the facts every dossier mart counts
 -- by (placement, months, resolved, on time), so the marts cannot disagree on them.
--- A view: a join and a few expressions per row, read by the marts and the shared tier's records.
-{{ config(materialized='view') }}
-with resolved as (
-    {{ resolve_commune_code(ref('stg_dossiers')) }}
+-- A table appended with the dossiers silver took in since its last build (dossiers are append-only): the marts, the
+-- citizen chain and the shared tier find a night's dossiers by ingested_at without reading and resolving every
+-- dossier again. Its SQL, the commune map or a silver rewrite changing rebuilds it whole (macros/build_state.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=[before_begin("{{ forget_stale_build(upstream_fingerprint()) }}"), "{{ forget_stale_rows() }}"],
+    post_hook=after_commit("{{ record_build(upstream_fingerprint(), watermarks={'dossiers': newest_ingested(this)}) }}"),
+) }}
+with dossiers as (
+    select * from {{ ref('stg_dossiers') }}
+    {%- if is_incremental() %}
+    where ingested_at > {{ input_watermark('dossiers') }}
+    {%- endif %}
+),
+
+resolved as (
+    {{ resolve_commune_code('dossiers') }}
 )
 
 select

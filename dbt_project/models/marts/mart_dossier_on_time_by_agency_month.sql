@@ -7,16 +7,21 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        before_begin("{{ forget_stale_build(upstream_fingerprint()) }}"),
         "{{ forget_stale_rows() }}",
         "{{ forget_periods(dossier_on_time_periods()) }}",
     ],
-    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+    post_hook=after_commit("{{ record_build(upstream_fingerprint(),
         watermarks={'dossiers': newest_ingested(ref('int_dossiers'))},
         facts=period_facts('month', dossier_on_time_periods())) }}"),
 ) }}
+{%- set months = dossier_on_time_months() %}
 with dossiers as (
     select * from {{ ref('int_dossiers') }}
+    {%- if months %}
+    -- an incremental run: the dossiers that count in a month it rebuilds
+    where received_month in ({{ months }}) or resolved_month in ({{ months }})
+    {%- endif %}
 ),
 
 received as (

@@ -8,11 +8,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        before_begin("{{ forget_stale_build(upstream_fingerprint()) }}"),
         "{{ forget_stale_rows() }}",
         "{{ forget_periods(environment_periods()) }}",
     ],
-    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+    post_hook=after_commit("{{ record_build(upstream_fingerprint(),
         watermarks={'environment_readings': newest_ingested(ref('int_environment_readings'))},
         facts=period_facts('day', environment_periods())) }}"),
 ) }}

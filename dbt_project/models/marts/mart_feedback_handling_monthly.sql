@@ -8,11 +8,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        before_begin("{{ forget_stale_build(mart_fingerprint(), [ref('int_feedback_versions')]) }}"),
+        before_begin("{{ forget_stale_build(upstream_fingerprint(), [ref('int_feedback_versions')]) }}"),
         "{{ forget_stale_rows() }}",
         "{{ forget_periods(feedback_monthly_periods()) }}",
     ],
-    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+    post_hook=after_commit("{{ record_build(upstream_fingerprint(),
         watermarks={'feedback': newest_ingested(ref('int_feedback_versions'))},
         facts=period_facts('month', feedback_monthly_periods(), {'as_of': feedback_as_of()})) }}"),
 ) }}

@@ -8,11 +8,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        before_begin("{{ forget_stale_build(mart_fingerprint([active_enterprises(), registered_population()]), [ref('int_feedback_versions'), ref('mart_environment_exceedances')]) }}"),
+        before_begin("{{ forget_stale_build(upstream_fingerprint([active_enterprises(), registered_population()]), [ref('int_feedback_versions'), ref('mart_environment_exceedances')]) }}"),
         "{{ forget_stale_rows() }}",
         "{{ forget_periods(overview_daily_periods()) }}",
     ],
-    post_hook=after_commit("{{ record_build(mart_fingerprint([active_enterprises(), registered_population()]),
+    post_hook=after_commit("{{ record_build(upstream_fingerprint([active_enterprises(), registered_population()]),
         watermarks={'dossiers': newest_ingested(ref('int_dossiers')), 'feedback': newest_ingested(ref('int_feedback_versions')), 'environment_readings': newest_ingested(ref('int_environment_readings'))},
         facts=period_facts('day', overview_daily_periods())) }}"),
 ) }}

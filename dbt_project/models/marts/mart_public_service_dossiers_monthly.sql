@@ -15,11 +15,11 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook=[
-        before_begin("{{ forget_stale_build(mart_fingerprint()) }}"),
+        before_begin("{{ forget_stale_build(upstream_fingerprint()) }}"),
         "{{ forget_stale_rows() }}",
         "{{ forget_periods(dossiers_monthly_periods()) }}",
     ],
-    post_hook=after_commit("{{ record_build(mart_fingerprint(),
+    post_hook=after_commit("{{ record_build(upstream_fingerprint(),
         watermarks={'dossiers': newest_ingested(ref('int_dossiers'))},
         facts=period_facts('month', dossiers_monthly_periods(), {'as_of': dossiers_as_of()})) }}"),
 ) }}
