@@ -150,6 +150,13 @@ def mask(value: str) -> str:
     return value[:3] + "*" * max(len(value) - 3, 0)
 
 
+def needle_source(columns: dict[str, Iterable[str]]) -> tuple[str | None, bool]:
+    """The relation of a warehouse (its column names by relation) the needles come from, and whether it says when
+    each row changed."""
+    name = next((n for n in NEEDLE_SOURCES if n in columns), None)
+    return name, name is not None and NEEDLES_CHANGED_SINCE in set(columns[name])
+
+
 def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str | None = None) -> Needles:
     """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`; only of the rows
     whose `built_at` is after `since`, when given. Made distinct in DuckDB: polars' unique over the province's 2 M
@@ -160,7 +167,7 @@ def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str 
         [database],
     ).fetchall():
         columns.setdefault(table, set()).add(column)
-    name = next((n for n in NEEDLE_SOURCES if n in columns), None)
+    name, _ = needle_source(columns)
     if name is None:
         return Needles()
     changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > $since" if since is not None else ""

@@ -31,11 +31,11 @@ from sharing.config import ColumnRule, SharedTable, SharingConfig
 from sharing.incremental_copy import CopyResult, WholeBuildNeeded, copy_table
 from sharing.pii_scan import (
     CCCD_RE,
-    NEEDLE_SOURCES,
     NEEDLES_CHANGED_SINCE,
     PHONE_RE,
     ScanReport,
     contract_pii_columns,
+    needle_source,
     refuse_leaks,
     scan,
     warehouse_needles,
@@ -133,12 +133,6 @@ def _suppressed(table: SharedTable, inner: str, kept: list[str], threshold: int)
     replaced |= {c: f"case when {flag} then null else {quoted(c)} end as {quoted(c)}" for c in s.derived if c in kept}
     select = ", ".join(replaced.get(c, quoted(c)) for c in kept)
     return f"select {select}, {flag} as {SUPPRESSED_FLAG} from ({inner})"
-
-
-def needle_source(tables: dict) -> tuple[str | None, bool]:
-    """The relation the scan's needles come from, and whether it says when each row changed."""
-    name = next((n for n in NEEDLE_SOURCES if n in tables), None)
-    return name, name is not None and NEEDLES_CHANGED_SINCE in {c for c, _ in tables[name]}
 
 
 def build_shared_file(lake: Lake, config: SharingConfig, key: bytes) -> BuildOutcome:
@@ -346,7 +340,7 @@ def _scan_file(
     """Scan the file: rows written by this build against every needle; rows kept from the published file, when the
     published file is the one last scanned clean, only against the needles changed since (a new citizen's name or
     number may sit in an old row)."""
-    source, dated = needle_source(existing)
+    source, dated = needle_source({name: [c for c, _ in columns] for name, columns in existing.items()})
     fingerprint = hashlib.sha256("\x1f".join((SCAN_VERSION, CCCD_RE, PHONE_RE, str(source))).encode()).hexdigest()
     watermark = None
     if source is not None and dated:
