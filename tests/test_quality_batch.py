@@ -16,7 +16,7 @@ from bench.extra_day import add_extra_day
 from ingestion import build_state
 from ingestion.catalog import load_catalog
 from ingestion.lake import Lake
-from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_resource
+from orchestration.dbt_project import DBT_PROJECT_DIR, dbt_project, dbt_resource
 from orchestration.resources import LakeResource
 from orchestration.run_pipeline import run_refresh
 from orchestration.whole_table_validation import whole_table_validation
@@ -196,7 +196,7 @@ def test_weekly_dbt_tests_catch_a_duplicate_citizen_a_refresh_does_not_rewrite(l
     assert "unique_dim_citizen_cccd" in message and "unique_dim_citizen_citizen_key" in message
     assert "not_null_dim_citizen_cccd" not in message
     # its dbt run directory is named after the op, so the op's old ones are pruned like the refresh's
-    assert list((DBT_PROJECT_DIR / "target").glob(f"test_warehouse_whole_tables-{run.run_id[:7]}"))
+    assert list((DBT_PROJECT_DIR / dbt_project.target_path).glob(f"test_warehouse_whole_tables-{run.run_id[:7]}"))
 
 
 def test_a_batch_key_already_in_the_table_fails_the_batch_gate(lake_copy):

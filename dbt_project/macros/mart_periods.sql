@@ -110,11 +110,11 @@
    before the model's SQL runs: a constant lets DuckDB skip the dossiers and periods a run does not rebuild, which a
    subquery in the filter does not (bench/README.md). None on a full build and when the build is stale: the model's
    SQL is compiled before forget_stale_build runs, so then it computes every period. #}
-{% macro fresh_build_literal(sql, fingerprint=none) -%}
+{% macro fresh_build_literal(sql) -%}
     {%- if execute and is_incremental() -%}
         {{- return(run_query(
             "select case when " ~ last_build('fingerprint') ~ " is not distinct from "
-            ~ (fingerprint or upstream_fingerprint()) ~ " then (" ~ sql ~ ") end"
+            ~ upstream_fingerprint() ~ " then (" ~ sql ~ ") end"
         ).columns[0].values()[0]) -}}
     {%- endif -%}
     {{- return(none) -}}
