@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 
 def sql_string(value: str) -> str:
@@ -64,6 +65,20 @@ def last_rewrite(table: DeltaTable) -> int | None:
         if commit["version"] == 0 or not (appended or operation in ROWS_KEPT_OPERATIONS):
             return commit["version"]
     return None
+
+
+def appended_files(table: DeltaTable, since_version: int) -> list[str] | None:
+    """The files the commits after `since_version` added, when they only added files (appends): None when a file of
+    that snapshot is gone (an overwrite, a merge, a delete, compaction), rows may be deleted in place (deletion
+    vectors), or that version can no longer be read. Readers that keep counts of a table add only these files."""
+    if "deletionVectors" in set(table.protocol().reader_features or []) or table.version() < since_version:
+        return None
+    try:
+        before = set(DeltaTable(table.table_uri, version=since_version).file_uris())
+    except DeltaError:
+        return None
+    now = table.file_uris()
+    return [uri for uri in now if uri not in before] if before <= set(now) else None
 
 
 @dataclass(frozen=True)

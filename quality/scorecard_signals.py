@@ -10,10 +10,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable
 
 from ingestion import build_state, reference
 from ingestion.catalog import Column, Source
+from ingestion.duckdb_delta import appended_files
 from ingestion.lake import PROJECT_ROOT, Lake
 from quality.batch import BATCH, REPLACED, WHOLE_TABLE
 from quality.results import QualityPaths, read_results
@@ -172,7 +174,9 @@ def _expected_rows(history: pl.DataFrame | None, dataset: str, day: date) -> int
 
 
 TABLE_SIGNALS = "scorecard.{}"  # build-state object: a dataset's table signals and the versions they were read at
-TABLE_SIGNALS_VERSION = "1"  # raise when what `_table_signals` counts changes
+TABLE_SIGNALS_VERSION = "2"  # raise when what `_table_signals` counts changes
+BRONZE_SIGNALS = ("bronze_rows", "duplicate_rows", "required_cells", "required_filled", "newest_data_at")
+SILVER_SIGNALS = ("rows", "resolvable_values", "resolved_values")
 
 
 def gather(
@@ -202,19 +206,22 @@ def gather(
             published=published,
             expected_rows=_expected_rows(history, source.name, as_of.date()),
         )
-        fingerprint = _tables_fingerprint(lake, source, registry)
+        fingerprint = _tables_fingerprint(lake, source)
+        versions = _read_versions(lake, source, registry)
         memo = recorded.get(TABLE_SIGNALS.format(source.name))
-        if memo is not None and memo.fingerprint == fingerprint:
+        known = memo is not None and memo.fingerprint == fingerprint and memo.watermark is not None
+        seen = json.loads(memo.watermark) if known else {}
+        if known and seen == versions:
             tables = json.loads(memo.built_from)
         else:
-            tables = _table_signals(lake, source)
+            tables, whole = _table_signals(lake, source, json.loads(memo.built_from) if known else None, seen, versions)
             recomputed.append(
                 {
                     "object": TABLE_SIGNALS.format(source.name),
                     "built_from": tables,
                     "fingerprint": fingerprint,
-                    "watermark": None,
-                    "whole": True,
+                    "watermark": json.dumps(versions, sort_keys=True),
+                    "whole": whole,
                 }
             )
         if tables.get("newest_data_at"):
@@ -224,16 +231,25 @@ def gather(
     return signals
 
 
-def _tables_fingerprint(lake: Lake, source: Source, registry: int | None) -> str:
-    """The Delta versions a dataset's table signals depend on (bronze, silver, and `registry`'s when its CCCDs resolve
-    against the population registry), its contract and the reference data: an unchanged dataset's signals are read
-    from the state store instead of scanning its tables again (a nightly run changes 3 of 13 datasets)."""
-    versions = {
+def _read_versions(lake: Lake, source: Source, registry: int | None) -> dict[str, int | None]:
+    """The Delta versions a dataset's table signals were read at (its watermark): bronze, silver, and `registry`'s
+    when its CCCDs resolve against the population registry."""
+    return {
         "bronze": _delta_version(lake.bronze(source.name)),
         "silver": _delta_version(lake.silver(source.name)),
         "registry": registry if any(_checked_against_registry(source, c) for c in source.columns) else None,
     }
-    content = json.dumps([TABLE_SIGNALS_VERSION, versions, repr(source), _reference_digest()], default=str)
+
+
+def _tables_fingerprint(lake: Lake, source: Source) -> str:
+    """What a dataset's table signals mean: its contract, its tables' schemas and the reference data. With the same
+    fingerprint, the signals in the state store are kept and only rows appended since their versions are read (a
+    nightly run changes 3 of 13 datasets, and appends a day to those)."""
+    schemas = [
+        str(DeltaTable(str(path)).schema()) if _is_delta(path) else None
+        for path in (lake.bronze(source.name), lake.silver(source.name))
+    ]
+    content = json.dumps([TABLE_SIGNALS_VERSION, schemas, repr(source), _reference_digest()], default=str)
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -254,39 +270,95 @@ def _quarantined_rows(lake: Lake) -> dict[str, int]:
     return dict(zip(counts["source"], counts["len"]))
 
 
-def _table_signals(lake: Lake, source: Source) -> dict:
-    """What the dataset's bronze and silver tables say (JSON-ready: it is kept in the state store)."""
-    signals: dict = {}
-    bronze_path, silver_path = lake.bronze(source.name), lake.silver(source.name)
-    if _is_delta(bronze_path):
-        bronze = pl.scan_delta(str(bronze_path))
-        required = [c.name for c in source.columns if c.required]
-        filled = [(pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")).sum().alias(c) for c in required]
-        # One scan: counts, fill and distinct rows together. Distinct rows are counted by their 64-bit hash
-        # (2.7x faster than comparing the row structs on 5 M rows); a collision would count one duplicate too
-        # many, with odds of ~1e-6 at province scale: nothing a percentage score can show.
-        stats = (
-            bronze.select(
-                pl.len().alias("_rows"),
-                pl.col("_ingested_at").max().alias("_newest"),
-                pl.struct(source.column_names).hash().n_unique().alias("_distinct"),
-                *filled,
-            )
-            .collect()
-            .row(0, named=True)
+def _table_signals(lake: Lake, source: Source, before: dict | None, seen: dict, versions: dict) -> tuple[dict, bool]:
+    """What the dataset's bronze and silver tables say at `versions` (JSON-ready: it is kept in the state store), and
+    whether both were read whole. `before` holds the signals at the versions `seen`: a table only appended to since
+    is read for its new files only (silver whole when its values resolved against another registry version)."""
+    silver_before = before if seen.get("registry") == versions["registry"] else None
+    signals, whole = {}, True
+    for layer, path, known, read_signals in (
+        ("bronze", lake.bronze(source.name), before, _bronze_signals),
+        ("silver", lake.silver(source.name), silver_before, _silver_signals),
+    ):
+        if versions[layer] is None:
+            continue
+        table = DeltaTable(str(path), version=versions[layer])
+        added = appended_files(table, seen[layer]) if known is not None and seen.get(layer) is not None else None
+        signals.update(read_signals(lake, source, table, added, known))
+        whole = whole and added is None
+    return signals, whole
+
+
+def _scan_files(table: DeltaTable, files: list[str]) -> pl.LazyFrame:
+    """Some of a table's files with the table's schema (a file older than an optional column gets it as null)."""
+    schema = pl.from_arrow(pa.schema(table.schema().to_arrow()).empty_table()).schema
+    return pl.scan_parquet(files, schema=schema, missing_columns="insert") if files else pl.LazyFrame(schema=schema)
+
+
+def _bronze_counts(bronze: pl.LazyFrame, source: Source) -> dict:
+    required = [c.name for c in source.columns if c.required]
+    filled = [(pl.col(c).is_not_null() & (pl.col(c).str.strip_chars() != "")).sum().alias(c) for c in required]
+    # One scan: counts, fill and distinct rows together. Distinct rows are counted by their 64-bit hash
+    # (2.7x faster than comparing the row structs on 5 M rows); a collision would count one duplicate too
+    # many, with odds of ~1e-6 at province scale: nothing a percentage score can show.
+    stats = (
+        bronze.select(
+            pl.len().alias("_rows"),
+            pl.col("_ingested_at").max().alias("_newest"),
+            pl.struct(source.column_names).hash().n_unique().alias("_distinct"),
+            *filled,
         )
-        signals.update(
-            bronze_rows=stats["_rows"],
-            duplicate_rows=stats["_rows"] - stats["_distinct"],
-            required_cells=stats["_rows"] * len(required),
-            required_filled=sum(stats[c] for c in required),
-            newest_data_at=stats["_newest"].isoformat() if stats["_newest"] else None,
-        )
-    if _is_delta(silver_path):
-        silver = pl.scan_delta(str(silver_path))
-        signals["rows"] = silver.select(pl.len()).collect().item()
-        signals["resolvable_values"], signals["resolved_values"] = _unified(lake, source, silver)
-    return signals
+        .collect()
+        .row(0, named=True)
+    )
+    return {
+        "bronze_rows": stats["_rows"],
+        "duplicate_rows": stats["_rows"] - stats["_distinct"],
+        "required_cells": stats["_rows"] * len(required),
+        "required_filled": sum(stats[c] for c in required),
+        "newest_data_at": stats["_newest"].isoformat() if stats["_newest"] else None,
+    }
+
+
+def _bronze_signals(lake: Lake, source: Source, table: DeltaTable, added: list | None, before: dict | None) -> dict:
+    """Rows, duplicates, required cells filled and the newest ingest time: of the whole table (`added` None), or
+    `before` plus what the `added` files change."""
+    if added is None:
+        return _bronze_counts(pl.scan_delta(table), source)
+    if not added:
+        return {name: before[name] for name in BRONZE_SIGNALS}
+    new = _bronze_counts(_scan_files(table, added), source)
+    old = _scan_files(table, [uri for uri in table.file_uris() if uri not in set(added)])
+    distinct = _distinct_added(old, _scan_files(table, added), source.column_names)
+    times = [t for t in (before["newest_data_at"], new["newest_data_at"]) if t]
+    return {
+        "bronze_rows": before["bronze_rows"] + new["bronze_rows"],
+        "duplicate_rows": before["duplicate_rows"] + new["bronze_rows"] - distinct,
+        "required_cells": before["required_cells"] + new["required_cells"],
+        "required_filled": before["required_filled"] + new["required_filled"],
+        "newest_data_at": max(times, key=datetime.fromisoformat, default=None),
+    }
+
+
+def _distinct_added(old: pl.LazyFrame, new: pl.LazyFrame, columns: list[str]) -> int:
+    """Distinct rows of `new` that `old` does not have, without hashing every old row: an old row equal to a new one
+    has the same value in the column where the new rows differ most, so only the old rows sharing one of its values
+    are compared (by row hash, as the whole count does)."""
+    fresh = new.select(columns).collect()
+    key = max(columns, key=lambda name: fresh[name].n_unique())
+    shares = pl.col(key).is_in(fresh[key].drop_nulls().unique())
+    if fresh[key].null_count():
+        shares = shares | pl.col(key).is_null()
+    known = old.filter(shares).select(pl.struct(columns).hash()).collect().to_series()
+    return pl.concat([known, fresh.select(pl.struct(columns).hash()).to_series()]).n_unique() - known.n_unique()
+
+
+def _silver_signals(lake: Lake, source: Source, table: DeltaTable, added: list | None, before: dict | None) -> dict:
+    """Rows and values resolving to master data: of the whole table (`added` None), or `before` plus the `added`
+    files'."""
+    silver = pl.scan_delta(table) if added is None else _scan_files(table, added)
+    counts = dict(zip(SILVER_SIGNALS, (silver.select(pl.len()).collect().item(), *_unified(lake, source, silver))))
+    return counts if added is None else {name: before[name] + counts[name] for name in SILVER_SIGNALS}
 
 
 def read_history(lake: Lake) -> pl.DataFrame | None:

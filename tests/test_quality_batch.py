@@ -2,6 +2,7 @@
 two refreshes of the tiny sample (the second lands one more day of dossiers, readings and visits), then copies of
 that lake for what each test changes."""
 
+import json
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -127,6 +128,32 @@ def test_scorecard_reads_again_only_the_tables_that_changed(lake_copy):
     assert again["schools"].rows == fresh["schools"].rows + 1
     assert {n for n in CATALOG if build_state.read(lake_copy, TABLE_SIGNALS.format(n)) != recorded[n]} == {"schools"}
 
+
+
+def test_scorecard_adds_appended_rows_to_its_signals_as_a_whole_read_counts_them(lake_copy):
+    """A bronze batch with a row the table has, a new row twice and a row missing a required value, and a silver
+    append: the stored signals get the new files added (no whole read) and equal a whole read of both tables."""
+    as_of = datetime.now(UTC)
+    gather(lake_copy, CATALOG, as_of)
+    stored = build_state.read(lake_copy, TABLE_SIGNALS.format("dossiers"))
+    bronze = pl.read_delta(str(lake_copy.bronze("dossiers")))
+    required = next(c.name for c in DOSSIERS.columns if c.required and c.name != "dossier_id")
+    new = bronze.tail(1).with_columns(pl.lit("LATE-1").alias("dossier_id"))
+    blank = bronze.tail(1).with_columns(pl.lit("LATE-2").alias("dossier_id"), pl.lit(" ").alias(required))
+    write_deltalake(
+        str(lake_copy.bronze("dossiers")), pl.concat([bronze.head(1), new, new, blank]).to_arrow(), mode="append"
+    )
+    silver = pl.read_delta(str(lake_copy.silver("dossiers")))
+    write_deltalake(str(lake_copy.silver("dossiers")), silver.head(2).to_arrow(), mode="append")
+    added = {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)}
+    after = build_state.read(lake_copy, TABLE_SIGNALS.format("dossiers"))
+    assert after.built_at > stored.built_at and after.whole_build_at == stored.whole_build_at  # added, not read whole
+    before = json.loads(stored.built_from)
+    assert added["dossiers"].duplicate_rows == before["duplicate_rows"] + 2
+    assert added["dossiers"].required_filled == before["required_filled"] + 4 * len(DOSSIERS.required_columns) - 1
+    assert added["dossiers"].rows == before["rows"] + 2
+    build_state.forget(lake_copy, TABLE_SIGNALS.format("dossiers"))
+    assert {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)} == added
 
 def test_a_bad_batch_fails_its_gate_and_blocks_downstream(lake_copy):
     """A day of dossiers whose CCCDs have the contract's 12 digits but a province code that does not exist in a
