@@ -15,7 +15,7 @@ real output.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import duckdb
 import polars as pl
 
 from ingestion.catalog import load_catalog
-from ingestion.duckdb_delta import quoted
+from ingestion.duckdb_delta import quoted, sql_string
 
 CCCD_RE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 PHONE_RE = r"(^|[^0-9A-Za-z+])(\+84|84|0)[ .-]?([35789]([ .-]?[0-9]){8}|2([ .-]?[0-9]){9})([^0-9A-Za-z]|$)"
@@ -48,23 +48,46 @@ NUMERIC_TYPES = (
 )
 
 
+@dataclass(frozen=True)
+class WarehouseIdentifiers:
+    """The population's CCCDs and phone numbers left where they are, in a warehouse file's relation: the scan reads
+    them there (millions of values cost more to bring into Python and back into DuckDB than the scan itself)."""
+
+    path: str
+    relation: str  # schema.table
+    columns: tuple[str, ...]  # which of cccd, phone it has
+    count: int
+    since: str | None = None  # only the rows whose `built_at` is after it
+
+    def query(self, database: str) -> str:
+        """Every identifier (column `v`), on a connection where the file is attached as `database`."""
+        changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > {sql_string(self.since)}" if self.since is not None else ""
+        return " union all ".join(
+            f"select {quoted(c)}::varchar as v from {quoted(database)}.{self.relation} "
+            f"where {quoted(c)}::varchar <> ''{changed}"
+            for c in self.columns
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Needles:
     """What the population's personal data looks like: distinct full names (NFC, lower case), CCCDs and phone numbers.
 
     All three stay polars Series: at province scale there are millions, and Python sets of them cost more than the
-    scan itself."""
+    scan itself. The warehouse's identifiers stay in the warehouse (`in_warehouse`) instead of `cccds`/`phones`."""
 
     names: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
     cccds: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
     phones: pl.Series = field(default_factory=lambda: pl.Series("v", [], dtype=pl.String))
+    in_warehouse: WarehouseIdentifiers | None = None
 
     @classmethod
     def of(cls, names: Iterable[str] = (), cccds: Iterable[str] = (), phones: Iterable[str] = ()) -> Needles:
         return cls(_full_names(_distinct(names)), _distinct(cccds), _distinct(phones))
 
     def __len__(self) -> int:
-        return len(self.names) + len(self.cccds) + len(self.phones)
+        identifiers = self.in_warehouse.count if self.in_warehouse else len(self.cccds) + len(self.phones)
+        return len(self.names) + identifiers
 
     def identifiers(self) -> pl.DataFrame:
         """Every CCCD and phone number, also with its leading zeros lost (stored as a number somewhere). Not made
@@ -158,9 +181,8 @@ def needle_source(columns: dict[str, Iterable[str]]) -> tuple[str | None, bool]:
 
 
 def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str | None = None) -> Needles:
-    """The population's names, CCCDs and phones from the warehouse attached to `con` as `database`; only of the rows
-    whose `built_at` is after `since`, when given. Made distinct in DuckDB: polars' unique over the province's 2 M
-    CCCDs cost more than reading them."""
+    """The population's names (read here) and CCCDs and phones (left in the warehouse) from the warehouse attached to
+    `con` as `database`; only of the rows whose `built_at` is after `since`, when given."""
     columns: dict[str, set[str]] = {}
     for table, column in con.execute(
         "select schema_name || '.' || table_name, column_name from duckdb_columns() where database_name = $1",
@@ -170,16 +192,18 @@ def warehouse_needles(con: duckdb.DuckDBPyConnection, database: str, since: str 
     name, _ = needle_source(columns)
     if name is None:
         return Needles()
-    changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > $since" if since is not None else ""
-
-    def distinct(column: str) -> pl.Series:
-        if column not in columns[name]:
-            return pl.Series("v", [], dtype=pl.String)
-        text = f"{quoted(column)}::varchar"
+    [(path,)] = con.execute("select path from duckdb_databases() where database_name = $1", [database]).fetchall()
+    present = tuple(c for c in ("cccd", "phone") if c in columns[name])
+    ids = WarehouseIdentifiers(str(Path(path).resolve()), name, present, 0, since)
+    count = con.execute(f"select count(*) from ({ids.query(database)})").fetchall()[0][0] if present else 0
+    names = pl.Series("v", [], dtype=pl.String)
+    if "full_name" in columns[name]:
+        # made distinct in DuckDB: a few thousand names out of millions of rows
+        text = f"{quoted('full_name')}::varchar"
+        changed = f" and {quoted(NEEDLES_CHANGED_SINCE)} > $since" if since is not None else ""
         query = f"select distinct {text} as v from {quoted(database)}.{name} where {text} <> ''{changed}"
-        return con.sql(query, params={"since": since} if since is not None else None).pl()["v"]
-
-    return Needles(_full_names(distinct("full_name")), distinct("cccd"), distinct("phone"))
+        names = con.sql(query, params={"since": since} if since is not None else None).pl()["v"]
+    return Needles(_full_names(names), in_warehouse=replace(ids, count=count))
 
 
 def needles_from_file(warehouse: Path) -> Needles:
@@ -253,7 +277,10 @@ def scan(
             parts = [(ref, "_pii_ids", True, "all")]
         else:
             in_part += 1
-            parts = [(f"(select * from {ref} where not coalesce({old}, false))", "_pii_ids", True, "all")]
+            # the rows written since, once: every rule's query would evaluate `old` (an anti-join) over the table
+            changed = f"_pii_changed_{in_part}"
+            con.execute(f"create temp table {changed} as select * from {ref} where not coalesce({old}, false)")
+            parts = [(f"temp.main.{changed}", "_pii_ids", True, "all")]
             if new_needles:
                 parts.append((f"(select * from {ref} where coalesce({old}, false))", "_pii_new_ids", False, "new"))
         for part, ids, patterns, names in parts:
@@ -264,13 +291,35 @@ def scan(
     for names, group in (("all", needles), ("new", new_needles)):
         if candidates[names] and len(group.names):
             results = _with_name_hits(con, results, candidates[names], group)
+    for part in range(1, in_part + 1):
+        con.execute(f"drop table _pii_changed_{part}")
     return ScanReport(tuple(_merged(results)), in_part)
 
 
 def _load_ids(con, table: str, needles: Needles) -> None:
-    con.register("_pii_ids_arrow", needles.identifiers())
-    con.execute(f"create or replace temp table {table} as select v from _pii_ids_arrow")
-    con.unregister("_pii_ids_arrow")
+    """The needles' identifiers, also with their leading zeros lost, as temp table `table` (column `v`)."""
+    ids = needles.in_warehouse
+    if ids is None:
+        con.register("_pii_ids_arrow", needles.identifiers())
+        con.execute(f"create or replace temp table {table} as select v from _pii_ids_arrow")
+        con.unregister("_pii_ids_arrow")
+        return
+    attached = [
+        alias
+        for alias, path in con.execute(
+            "select database_name, path from duckdb_databases() where path is not null"
+        ).fetchall()
+        if Path(path).resolve() == Path(ids.path)
+    ]
+    database = attached[0] if attached else "_pii_warehouse"
+    if not attached:
+        con.execute(f"attach {sql_string(ids.path)} as {database} (read_only)")
+    con.execute(
+        f"create or replace temp table {table} as with ids as ({ids.query(database)}) "
+        "select v from ids union all select ltrim(v, '0') from ids"
+    )
+    if not attached:
+        con.execute(f"detach {database}")
 
 
 def _scan_table(

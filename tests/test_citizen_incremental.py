@@ -229,6 +229,20 @@ def test_the_scan_checks_old_rows_against_new_needles_only(refreshed_twice, tmp_
         con.execute(f"update records.dossiers set status = '{newcomer}' where dossier_id = 'NEXT-1'")
     again = build_shared_file(fresh, load_config(), key)
     assert again.scan.tables_in_part == 2 and not again.scan.hits  # not a population name: no hit
+    with duckdb.connect(str(fresh.warehouse)) as con:  # a row this build writes is checked against every needle
+        [name] = con.execute(
+            "select full_name from conformed.dim_citizen where full_name like '% %' limit 1"
+        ).fetchone()
+        con.execute(
+            "insert into intermediate.int_dossiers by name select * replace ('NEXT-3' as dossier_id, ? as status, "
+            "now() as ingested_at) from intermediate.int_dossiers where dossier_id = 'NEXT-2'",
+            [name],
+        )
+    with pytest.raises(PersonalDataLeak) as leak:
+        build_shared_file(fresh, load_config(), key)
+    assert "records.dossiers.status: {'name': 1}" in str(leak.value) and name not in str(leak.value)
+    with duckdb.connect(str(fresh.warehouse)) as con:
+        con.execute("delete from intermediate.int_dossiers where dossier_id = 'NEXT-3'")
     with duckdb.connect(str(fresh.warehouse)) as con:
         con.execute(
             "insert into conformed.dim_citizen by name select '001099077777' as cccd, ? as full_name, "
