@@ -14,7 +14,7 @@ real output.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
@@ -262,8 +262,21 @@ def scan(
         "where database_name = $1 and not internal order by 1, 2, column_index",
         [database],
     ).fetchall()
-    _load_ids(con, "_pii_ids", needles)
-    _load_ids(con, "_pii_new_ids", new_needles)
+    loaded: set[str] = set()
+
+    def ids(table: str) -> Callable[[], str]:
+        """Temp table `table` of the identifiers, loaded the first time a column could hold one (most exports
+        have no such column)."""
+        group = {"_pii_ids": needles, "_pii_new_ids": new_needles}[table]
+
+        def load() -> str:
+            if table not in loaded:
+                _load_ids(con, table, group)
+                loaded.add(table)
+            return table
+
+        return load
+
     by_table: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, data_type in columns:
         by_table.setdefault((schema, table), []).append((column, data_type))
@@ -274,15 +287,15 @@ def scan(
         ref = ".".join(quoted(part) for part in (database, schema, table))
         old = unchanged.get(f"{schema}.{table}")
         if old is None:
-            parts = [(ref, "_pii_ids", True, "all")]
+            parts = [(ref, ids("_pii_ids"), True, "all")]
         else:
             in_part += 1
             # the rows written since, once: every rule's query would evaluate `old` (an anti-join) over the table
             changed = f"_pii_changed_{in_part}"
             con.execute(f"create temp table {changed} as select * from {ref} where not coalesce({old}, false)")
-            parts = [(f"temp.main.{changed}", "_pii_ids", True, "all")]
+            parts = [(f"temp.main.{changed}", ids("_pii_ids"), True, "all")]
             if new_needles:
-                parts.append((f"(select * from {ref} where coalesce({old}, false))", "_pii_new_ids", False, "new"))
+                parts.append((f"(select * from {ref} where coalesce({old}, false))", ids("_pii_new_ids"), False, "new"))
         for part, ids, patterns, names in parts:
             scanned, queries = _scan_table(con, f"{schema}.{table}", part, table_columns, ids, patterns, len(results))
             results.extend(scanned)
@@ -314,18 +327,22 @@ def _load_ids(con, table: str, needles: Needles) -> None:
     database = attached[0] if attached else "_pii_warehouse"
     if not attached:
         con.execute(f"attach {sql_string(ids.path)} as {database} (read_only)")
-    con.execute(
-        f"create or replace temp table {table} as with ids as ({ids.query(database)}) "
-        "select v from ids union all select ltrim(v, '0') from ids"
-    )
+    con.execute(f"create or replace temp table {table} as {ids.query(database)}")
+    con.execute(f"insert into {table} select ltrim(v, '0') from {table}")
     if not attached:
         con.execute(f"detach {database}")
 
 
 def _scan_table(
-    con, table: str, ref: str, table_columns: list[tuple[str, str]], ids: str, patterns: bool, offset: int
+    con,
+    table: str,
+    ref: str,
+    table_columns: list[tuple[str, str]],
+    ids: Callable[[], str],
+    patterns: bool,
+    offset: int,
 ) -> tuple[list[ColumnScan], list[str]]:
-    """One table's (or part of a table's) columns against the identifiers in temp table `ids` (and the two
+    """One table's (or part of a table's) columns against the identifiers in the temp table `ids()` names (and the two
     patterns when `patterns`); returns the column results and the name-candidate queries (indices from `offset`)."""
     rules = [_rules(column, data_type, patterns) for column, data_type in table_columns]
     counts = _rule_counts(con, ref, table_columns, rules)
@@ -334,8 +351,10 @@ def _scan_table(
         values, cccd, phone, id_like = counts[i]
         # The population's identifiers are looked up only where a value could be one (9–12 digits): one hash
         # join per such column instead of one per column of the file.
-        known_rule = f"({rule.id_like} and {rule.id_value} in (select v from {ids}))"
-        known = con.execute(f"select count(*) from {ref} where {known_rule}").fetchall()[0][0] if id_like else 0
+        known_rule, known = "false", 0
+        if id_like:
+            known_rule = f"({rule.id_like} and {rule.id_value} in (select v from {ids()}))"
+            known = con.execute(f"select count(*) from {ref} where {known_rule}").fetchall()[0][0]
         if rule.numeric and known * 100 < values:
             known = 0  # a few amounts equal to a phone number without its 0 by chance: not a column of ids
         hits = {k: n for k, n in (("cccd", cccd), ("phone", phone), ("known_id", known)) if n}
