@@ -129,7 +129,6 @@ def test_scorecard_reads_again_only_the_tables_that_changed(lake_copy):
     assert {n for n in CATALOG if build_state.read(lake_copy, TABLE_SIGNALS.format(n)) != recorded[n]} == {"schools"}
 
 
-
 def test_scorecard_adds_appended_rows_to_its_signals_as_a_whole_read_counts_them(lake_copy):
     """A bronze batch with a row the table has, a new row twice and a row missing a required value, and a silver
     append: the stored signals get the new files added (no whole read) and equal a whole read of both tables."""
@@ -154,6 +153,7 @@ def test_scorecard_adds_appended_rows_to_its_signals_as_a_whole_read_counts_them
     assert added["dossiers"].rows == before["rows"] + 2
     build_state.forget(lake_copy, TABLE_SIGNALS.format("dossiers"))
     assert {s.dataset: s for s in gather(lake_copy, CATALOG, as_of)} == added
+
 
 def test_a_bad_batch_fails_its_gate_and_blocks_downstream(lake_copy):
     """A day of dossiers whose CCCDs have the contract's 12 digits but a province code that does not exist in a
