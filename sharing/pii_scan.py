@@ -264,7 +264,7 @@ def scan(
     ).fetchall()
     loaded: set[str] = set()
 
-    def ids(table: str) -> Callable[[], str]:
+    def loader(table: str) -> Callable[[], str]:
         """Temp table `table` of the identifiers, loaded the first time a column could hold one (most exports
         have no such column)."""
         group = {"_pii_ids": needles, "_pii_new_ids": new_needles}[table]
@@ -287,15 +287,17 @@ def scan(
         ref = ".".join(quoted(part) for part in (database, schema, table))
         old = unchanged.get(f"{schema}.{table}")
         if old is None:
-            parts = [(ref, ids("_pii_ids"), True, "all")]
+            parts = [(ref, loader("_pii_ids"), True, "all")]
         else:
             in_part += 1
             # the rows written since, once: every rule's query would evaluate `old` (an anti-join) over the table
             changed = f"_pii_changed_{in_part}"
             con.execute(f"create temp table {changed} as select * from {ref} where not coalesce({old}, false)")
-            parts = [(f"temp.main.{changed}", ids("_pii_ids"), True, "all")]
+            parts = [(f"temp.main.{changed}", loader("_pii_ids"), True, "all")]
             if new_needles:
-                parts.append((f"(select * from {ref} where coalesce({old}, false))", ids("_pii_new_ids"), False, "new"))
+                parts.append(
+                    (f"(select * from {ref} where coalesce({old}, false))", loader("_pii_new_ids"), False, "new")
+                )
         for part, ids, patterns, names in parts:
             scanned, queries = _scan_table(con, f"{schema}.{table}", part, table_columns, ids, patterns, len(results))
             results.extend(scanned)
