@@ -327,9 +327,10 @@ def _bronze_signals(lake: Lake, source: Source, table: DeltaTable, added: list |
         return _bronze_counts(pl.scan_delta(table), source)
     if not added:
         return {name: before[name] for name in BRONZE_SIGNALS}
-    new = _bronze_counts(_scan_files(table, added), source)
-    old = _scan_files(table, [uri for uri in table.file_uris() if uri not in set(added)])
-    distinct = _distinct_added(old, _scan_files(table, added), source.column_names)
+    appended, added_uris = _scan_files(table, added), set(added)
+    new = _bronze_counts(appended, source)
+    old = _scan_files(table, [uri for uri in table.file_uris() if uri not in added_uris])
+    distinct = _distinct_added(old, appended, source.column_names)
     times = [t for t in (before["newest_data_at"], new["newest_data_at"]) if t]
     return {
         "bronze_rows": before["bronze_rows"] + new["bronze_rows"],
