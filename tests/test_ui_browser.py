@@ -182,12 +182,12 @@ def test_asset_page_lists_its_checks(webserver, browser, asset, checks):
 
 
 def test_catalog_lists_every_layer(webserver, browser):
-    # The catalog lists dozens of assets in a virtualised list: open each layer's folder.
+    # The catalog lists dozens of assets in a virtualised list: open each layer's folder. It can draw the
+    # folder before the definitions have loaded, so wait for the code location that comes with them.
     for layer, asset in [
         ("bronze", "dossiers"),
         ("bronze", "citizens"),
         ("conformed", "dim_agency"),
         ("marts", "mart_dossier_on"),
     ]:
-        text = _open(browser, f"{webserver}/assets/{layer}", asset)
-        assert "orchestration.definitions:defs" in text
+        _open(browser, f"{webserver}/assets/{layer}", asset, "orchestration.definitions:defs")
