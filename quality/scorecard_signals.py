@@ -54,19 +54,30 @@ def _checked_against_registry(source: Source, column: Column) -> bool:
     return semantic_kind(column) == "cccd" and source.name != CITIZEN_REGISTRY
 
 
-def _master_values(lake: Lake, source: Source, column: Column) -> set[str] | pl.Series | None:
+def _master_values(
+    lake: Lake, source: Source, column: Column, batch: pl.LazyFrame | None
+) -> set[str] | pl.Series | None:
     if column.name in MASTER_DATA:
         return MASTER_DATA[column.name](lake)
     registry = lake.silver(CITIZEN_REGISTRY)
-    if _checked_against_registry(source, column) and (version := _delta_version(registry)) is not None:
+    if not _checked_against_registry(source, column) or (version := _delta_version(registry)) is None:
+        return None
+    if batch is None:
         return _registry_cccd(str(registry), version)
-    return None
+    # A batch's values are far fewer than the registry's 2.19 M CCCDs: look those up instead of hashing the registry.
+    values = batch.select(pl.col(column.name).cast(pl.String).drop_nulls().unique()).collect().to_series()
+    return pl.scan_delta(str(registry)).select("cccd").filter(pl.col("cccd").is_in(values.implode())).collect()["cccd"]
 
 
-def _unified(lake: Lake, source: Source, silver: pl.LazyFrame) -> tuple[int, int]:
+def _unified(lake: Lake, source: Source, silver: pl.LazyFrame, batch: bool) -> tuple[int, int]:
+    """(values that should resolve to master data, values that do) in `silver`: the whole table, or a `batch` of it."""
     checks = []
     for column in source.columns:
-        known = resolvable_commune_codes() if column.reference == "commune" else _master_values(lake, source, column)
+        known = (
+            resolvable_commune_codes()
+            if column.reference == "commune"
+            else _master_values(lake, source, column, silver if batch else None)
+        )
         if known is not None:  # a Series: no Python list of millions of values to convert per column
             checks.append(
                 (column.name, known if isinstance(known, pl.Series) else pl.Series(sorted(known), dtype=pl.String))
@@ -77,7 +88,7 @@ def _unified(lake: Lake, source: Source, silver: pl.LazyFrame) -> tuple[int, int
         silver.select(
             *[pl.col(name).is_not_null().sum().alias(f"n_{i}") for i, (name, _) in enumerate(checks)],
             *[
-                pl.col(name).cast(pl.String).is_in(known).sum().alias(f"ok_{i}")
+                pl.col(name).cast(pl.String).is_in(known.implode()).sum().alias(f"ok_{i}")
                 for i, (name, known) in enumerate(checks)
             ],
         )
@@ -358,7 +369,8 @@ def _silver_signals(lake: Lake, source: Source, table: DeltaTable, added: list |
     """Rows and values resolving to master data: of the whole table (`added` None), or `before` plus the `added`
     files'."""
     silver = pl.scan_delta(table) if added is None else _scan_files(table, added)
-    counts = dict(zip(SILVER_SIGNALS, (silver.select(pl.len()).collect().item(), *_unified(lake, source, silver))))
+    resolving = _unified(lake, source, silver, batch=added is not None)
+    counts = dict(zip(SILVER_SIGNALS, (silver.select(pl.len()).collect().item(), *resolving)))
     return counts if added is None else {name: before[name] + counts[name] for name in SILVER_SIGNALS}
 
 
