@@ -26,24 +26,6 @@ facilities as (
     group by 1
 ),
 
-visit_window as (
-    select max(visit_date) - interval 365 day as window_start from {{ ref('stg_health_visits') }}
-),
-
-visits as (
-    select
-        facilities.current_commune_code as commune_code,
-        count(*) as visits_last_365d,
-        count(distinct visits.patient_cccd) as patients_last_365d,
-        avg(case when visits.insured then 1.0 else 0.0 end) as insured_visit_share,
-        avg(visits.cost_vnd) as avg_visit_cost_vnd
-    from {{ ref('stg_health_visits') }} as visits
-    join {{ ref('int_health_facilities') }} as facilities using (facility_code)
-    cross join visit_window
-    where visits.visit_date > visit_window.window_start
-    group by 1
-),
-
 school_counts as (
     select
         current_commune_code as commune_code,
@@ -96,7 +78,7 @@ select
 from communes
 left join population using (commune_code)
 left join facilities using (commune_code)
-left join visits using (commune_code)
+left join {{ ref('int_health_visits_by_commune') }} as visits using (commune_code)
 left join school_counts using (commune_code)
 left join enrolment using (commune_code)
 order by communes.commune_code
