@@ -217,15 +217,17 @@ def gather(
             published=published,
             expected_rows=_expected_rows(history, source.name, as_of.date()),
         )
-        fingerprint = _tables_fingerprint(lake, source)
-        versions = _read_versions(lake, source, registry)
+        opened = _open_tables(lake, source)
+        fingerprint = _tables_fingerprint(opened, source)
+        versions = _read_versions(opened, source, registry)
         memo = recorded.get(TABLE_SIGNALS.format(source.name))
         known = memo is not None and memo.fingerprint == fingerprint and memo.watermark is not None
         seen = json.loads(memo.watermark) if known else {}
         if known and seen == versions:
             tables = json.loads(memo.built_from)
         else:
-            tables, whole = _table_signals(lake, source, json.loads(memo.built_from) if known else None, seen, versions)
+            before = json.loads(memo.built_from) if known else None
+            tables, whole = _table_signals(lake, source, opened, before, seen, versions)
             recomputed.append(
                 {
                     "object": TABLE_SIGNALS.format(source.name),
@@ -242,24 +244,26 @@ def gather(
     return signals
 
 
-def _read_versions(lake: Lake, source: Source, registry: int | None) -> dict[str, int | None]:
+def _open_tables(lake: Lake, source: Source) -> dict[str, DeltaTable | None]:
+    """A dataset's bronze and silver Delta tables, opened once for its fingerprint, versions and signals."""
+    paths = {"bronze": lake.bronze(source.name), "silver": lake.silver(source.name)}
+    return {layer: DeltaTable(str(path)) if _is_delta(path) else None for layer, path in paths.items()}
+
+
+def _read_versions(tables: dict[str, DeltaTable | None], source: Source, registry: int | None) -> dict[str, int | None]:
     """The Delta versions a dataset's table signals were read at (its watermark): bronze, silver, and `registry`'s
     when its CCCDs resolve against the population registry."""
     return {
-        "bronze": _delta_version(lake.bronze(source.name)),
-        "silver": _delta_version(lake.silver(source.name)),
+        **{layer: table.version() if table is not None else None for layer, table in tables.items()},
         "registry": registry if any(_checked_against_registry(source, c) for c in source.columns) else None,
     }
 
 
-def _tables_fingerprint(lake: Lake, source: Source) -> str:
+def _tables_fingerprint(tables: dict[str, DeltaTable | None], source: Source) -> str:
     """What a dataset's table signals mean: its contract, its tables' schemas and the reference data. With the same
     fingerprint, the signals in the state store are kept and only rows appended since their versions are read (a
     nightly run changes 3 of 13 datasets, and appends a day to those)."""
-    schemas = [
-        str(DeltaTable(str(path)).schema()) if _is_delta(path) else None
-        for path in (lake.bronze(source.name), lake.silver(source.name))
-    ]
+    schemas = [str(table.schema()) if table is not None else None for table in tables.values()]
     content = json.dumps([TABLE_SIGNALS_VERSION, schemas, repr(source), _reference_digest()], default=str)
     return hashlib.sha256(content.encode()).hexdigest()
 
@@ -281,19 +285,18 @@ def _quarantined_rows(lake: Lake) -> dict[str, int]:
     return dict(zip(counts["source"], counts["len"]))
 
 
-def _table_signals(lake: Lake, source: Source, before: dict | None, seen: dict, versions: dict) -> tuple[dict, bool]:
-    """What the dataset's bronze and silver tables say at `versions` (JSON-ready: it is kept in the state store), and
-    whether both were read whole. `before` holds the signals at the versions `seen`: a table only appended to since
-    is read for its new files only (silver whole when its values resolved against another registry version)."""
+def _table_signals(
+    lake: Lake, source: Source, tables: dict[str, DeltaTable | None], before: dict | None, seen: dict, versions: dict
+) -> tuple[dict, bool]:
+    """What the dataset's bronze and silver `tables` say at their `versions` (JSON-ready: it is kept in the state
+    store), and whether both were read whole. `before` holds the signals at the versions `seen`: a table only appended
+    to since is read for its new files only (silver whole when its values resolved against another registry version)."""
     silver_before = before if seen.get("registry") == versions["registry"] else None
     signals, whole = {}, True
-    for layer, path, known, read_signals in (
-        ("bronze", lake.bronze(source.name), before, _bronze_signals),
-        ("silver", lake.silver(source.name), silver_before, _silver_signals),
-    ):
-        if versions[layer] is None:
+    for layer, known, read_signals in (("bronze", before, _bronze_signals), ("silver", silver_before, _silver_signals)):
+        table = tables[layer]
+        if table is None:
             continue
-        table = DeltaTable(str(path), version=versions[layer])
         added = appended_files(table, seen[layer]) if known is not None and seen.get(layer) is not None else None
         signals.update(read_signals(lake, source, table, added, known))
         whole = whole and added is None
