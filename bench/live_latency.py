@@ -3,6 +3,10 @@
     python -m bench.live_latency --scale small        # own lake under bench/work/live-small (built first, untimed)
     TN_LAKE_DIR=... DAGSTER_HOME=... python -m bench.live_latency --result R.json   # a lake already refreshed
 
+On a lake already refreshed, prepare the manifest after changing the dbt project (`python -m orchestration.
+dbt_project`, a deployment's build step); it is not prepared here, because dagster-dbt's prepare makes the next dbt
+run re-parse the seeds (about 2 s) and a nightly run after the last deployment does not.
+
 One dossier file of the next day lands; the landing sensor is evaluated (as the daemon does, here once a second)
 until it requests a run; the requested `warehouse_refresh` run executes in process with the sensor's selection and
 tags, while a thread polls the shared file until the file's dossiers are in `records.dossiers` (what the run does
