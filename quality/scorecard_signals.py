@@ -361,7 +361,7 @@ def _distinct_added(old: pl.LazyFrame, new: pl.LazyFrame, columns: list[str]) ->
     are compared (by row hash, as the whole count does)."""
     fresh = new.select(columns).collect()
     key = max(columns, key=lambda name: fresh[name].n_unique())
-    shares = pl.col(key).is_in(fresh[key].drop_nulls().unique())
+    shares = pl.col(key).is_in(fresh[key].drop_nulls().unique().implode())
     if fresh[key].null_count():
         shares = shares | pl.col(key).is_null()
     known = old.filter(shares).select(pl.struct(columns).hash()).collect().to_series()
