@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from bench.scales import NAMES as _REGISTERED  # noqa: F401 - registers the bench scales (medium) in sd.SCALES
 from ingestion import sample_data as sd
 from ingestion.catalog import load_catalog
 from ingestion.extracts import read_extract
